@@ -1,0 +1,220 @@
+"""The catalog: every attached database's tables, columns, indexes and foreign keys.
+
+It is derived data. Each database's rows are read from the database itself (on a read
+thread) and written to the internal database in a single transaction, so a reader of the
+catalog never sees a database half-refreshed. Databases no longer attached lose their rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
+
+from ..utils.schema import table_column_details
+from ..utils.sqlite import sqlite3
+
+CATALOG_TABLES = (
+    "catalog_databases",
+    "catalog_tables",
+    "catalog_columns",
+    "catalog_indexes",
+    "catalog_foreign_keys",
+)
+
+CATALOG_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS catalog_databases (
+    database_name TEXT PRIMARY KEY,
+    path TEXT,
+    is_memory INTEGER,
+    schema_version INTEGER
+)""",
+    """CREATE TABLE IF NOT EXISTS catalog_tables (
+    database_name TEXT,
+    table_name TEXT,
+    rootpage INTEGER,
+    sql TEXT,
+    PRIMARY KEY (database_name, table_name)
+)""",
+    """CREATE TABLE IF NOT EXISTS catalog_columns (
+    database_name TEXT,
+    table_name TEXT,
+    cid INTEGER,
+    name TEXT,
+    type TEXT,
+    "notnull" INTEGER,
+    default_value TEXT,
+    is_pk INTEGER,
+    hidden INTEGER,
+    PRIMARY KEY (database_name, table_name, name)
+)""",
+    """CREATE TABLE IF NOT EXISTS catalog_indexes (
+    database_name TEXT,
+    table_name TEXT,
+    seq INTEGER,
+    name TEXT,
+    "unique" INTEGER,
+    origin TEXT,
+    partial INTEGER,
+    PRIMARY KEY (database_name, table_name, name)
+)""",
+    """CREATE TABLE IF NOT EXISTS catalog_foreign_keys (
+    database_name TEXT,
+    table_name TEXT,
+    id INTEGER,
+    seq INTEGER,
+    "table" TEXT,
+    "from" TEXT,
+    "to" TEXT,
+    on_update TEXT,
+    on_delete TEXT,
+    match TEXT,
+    PRIMARY KEY (database_name, table_name, id, seq)
+)""",
+)
+
+
+@dataclass
+class Snapshot:
+    """One database's catalog rows, read at one schema version."""
+
+    database_name: str
+    path: Optional[str]
+    is_memory: bool
+    schema_version: int
+    tables: list = field(default_factory=list)
+    columns: list = field(default_factory=list)
+    indexes: list = field(default_factory=list)
+    foreign_keys: list = field(default_factory=list)
+
+
+def create_catalog_tables(conn: Any) -> None:
+    """Create the catalog tables if missing (inside the caller's transaction)."""
+    for statement in CATALOG_SCHEMA:
+        conn.execute(statement)
+
+
+def clear_catalog(conn: Any) -> None:
+    """Delete every catalog row; the catalog is rebuilt at each start."""
+    for table in CATALOG_TABLES:
+        conn.execute(f"DELETE FROM {table}")
+
+
+def schema_version(conn: Any) -> int:
+    """SQLite's counter of schema changes for the connection's main database."""
+    return conn.execute("PRAGMA schema_version").fetchone()[0]
+
+
+def read_snapshot(
+    conn: Any, database_name: str, path: Optional[str], is_memory: bool
+) -> Snapshot:
+    """Read a database's catalog rows on one of its (read) connections."""
+    snapshot = Snapshot(database_name, path, is_memory, schema_version(conn))
+    tables = conn.execute(
+        "select name, rootpage, sql from sqlite_master where type = 'table'"
+    ).fetchall()
+    for name, rootpage, sql in tables:
+        snapshot.tables.append((database_name, name, rootpage, sql))
+        try:
+            details = table_column_details(conn, name)
+        except sqlite3.Error:
+            # A virtual table whose module is not loaded cannot be described.
+            details = []
+        for column in details:
+            snapshot.columns.append((database_name, name, *column))
+        try:
+            index_rows = conn.execute(f"PRAGMA index_list([{name}])").fetchall()
+            fk_rows = conn.execute(f"PRAGMA foreign_key_list([{name}])").fetchall()
+        except sqlite3.Error:
+            continue
+        for seq, index_name, unique, origin, partial in (tuple(r)[:5] for r in index_rows):
+            snapshot.indexes.append(
+                (database_name, name, seq, index_name, unique, origin, partial)
+            )
+        for row in fk_rows:
+            snapshot.foreign_keys.append((database_name, name, *tuple(row)[:8]))
+    return snapshot
+
+
+def write_snapshot(conn: Any, snapshot: Snapshot) -> None:
+    """Replace one database's catalog rows with the snapshot, in one transaction."""
+    name = snapshot.database_name
+    with conn:
+        for table in CATALOG_TABLES:
+            conn.execute(f"DELETE FROM {table} WHERE database_name = ?", (name,))
+        conn.execute(
+            "INSERT INTO catalog_databases (database_name, path, is_memory, schema_version)"
+            " VALUES (?, ?, ?, ?)",
+            (name, snapshot.path, int(snapshot.is_memory), snapshot.schema_version),
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO catalog_tables VALUES (?, ?, ?, ?)", snapshot.tables
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO catalog_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            snapshot.columns,
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO catalog_indexes VALUES (?, ?, ?, ?, ?, ?, ?)",
+            snapshot.indexes,
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO catalog_foreign_keys"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            snapshot.foreign_keys,
+        )
+
+
+def purge_detached(conn: Any, attached: Iterable[str]) -> None:
+    """Delete the catalog rows of every database not in `attached`, in one transaction."""
+    names = list(attached)
+    placeholders = ", ".join("?" for _ in names)
+    where = f"database_name NOT IN ({placeholders})" if names else "1"
+    with conn:
+        for table in CATALOG_TABLES:
+            conn.execute(f"DELETE FROM {table} WHERE {where}", names)
+
+
+class Catalog:
+    """Keeps the internal database's catalog in step with the attached databases.
+
+    It remembers the schema version it last wrote for each database object, so a refresh
+    costs one `PRAGMA schema_version` read per mutable database when nothing changed.
+    """
+
+    def __init__(self, internal_db: Any):
+        self.internal_db = internal_db
+        # database name -> (database object token, schema version written)
+        self._written: dict = {}
+
+    async def refresh(self, databases: dict) -> None:
+        """Bring the catalog up to date with `databases` (name -> Database)."""
+        stale = []
+        for name, db in databases.items():
+            known = self._written.get(name)
+            if known is not None and known[0] == db._token and not db.is_mutable:
+                continue  # an immutable database's schema cannot change
+            version = await db.execute_fn(schema_version)
+            if known is not None and known == (db._token, version):
+                continue
+            stale.append((name, db))
+        for name, db in stale:
+            await self.refresh_database(name, db)
+        gone = [name for name in self._written if name not in databases]
+        if gone or not self._written:
+            attached = list(databases)
+            await self.internal_db.execute_write_fn(
+                lambda conn: purge_detached(conn, attached)
+            )
+            for name in gone:
+                self._written.pop(name, None)
+
+    async def refresh_database(self, name: str, db: Any) -> None:
+        """Re-read one database's schema and replace its catalog rows."""
+        path = None if db.is_memory or not db.path else str(db.path)
+        snapshot = await db.execute_fn(
+            lambda conn: read_snapshot(conn, name, path, db.is_memory)
+        )
+        await self.internal_db.execute_write_fn(
+            lambda conn: write_snapshot(conn, snapshot)
+        )
+        self._written[name] = (db._token, snapshot.schema_version)

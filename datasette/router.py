@@ -1,0 +1,154 @@
+"""Dispatching a request: base URL, scheme, actor, route, and turning errors into responses.
+
+`build_app` assembles the ASGI stack once, inside out: the router, the lifespan handler,
+the first-request start-up, then each plugin's `asgi_wrapper` (the last one outermost).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+from .exceptions import Forbidden, NotFound
+from .plugins import pm
+from .tracer import AsgiTracer
+from .utils import await_me_maybe
+from .utils.asgi import AsgiLifespan, Request, Response
+
+
+class DatasetteRouter:
+    """Finds the view for a path and runs it, handing failures to the plugin hooks."""
+
+    def __init__(self, datasette: Any, routes: list):
+        self.ds = datasette
+        self.routes = routes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        raw_path = scope.get("raw_path")
+        if raw_path:
+            # raw_path keeps %2F distinct from /, so tilde-encoded names route correctly.
+            path = raw_path.decode("latin-1").partition("?")[0]
+        else:
+            path = scope["path"]
+        base_url = self.ds.setting("base_url")
+        if base_url != "/" and path.startswith(base_url):
+            path = "/" + path[len(base_url) :]
+            scope = dict(scope, route_path=path)
+        if self.ds.setting("force_https_urls"):
+            scope = dict(scope, scheme="https")
+        await self.route_path(scope, receive, send, path)
+
+    async def route_path(self, scope: dict, receive: Any, send: Any, path: str) -> None:
+        request = Request(scope, receive)
+        actor = await self._actor(request)
+        scope = dict(scope, actor=actor)
+        request = Request(scope, receive)
+        try:
+            for regex, view in self.routes:
+                match = regex.match(path)
+                if match is None:
+                    continue
+                url_vars = {k: v for k, v in match.groupdict().items() if v is not None}
+                route_scope = dict(scope, url_route={"kwargs": url_vars})
+                request = Request(route_scope, receive)
+                response = await view(request, send)
+                if response is not None:
+                    await response.asgi_send(send)
+                return
+            raise NotFound("404")
+        except NotFound as exception:
+            await self.handle_404(request, send, exception, path)
+        except Forbidden as exception:
+            await self.handle_forbidden(request, send, exception)
+        except Exception as exception:
+            await self.handle_exception(request, send, exception)
+
+    async def _actor(self, request: Request) -> Optional[dict]:
+        for candidate in pm.hook.actor_from_request(datasette=self.ds, request=request):
+            actor = await await_me_maybe(candidate)
+            if actor:
+                return actor
+        return request.scope.get("actor")
+
+    async def handle_404(
+        self, request: Request, send: Any, exception: NotFound, path: str
+    ) -> None:
+        if "%" in path:
+            # Percent-encoded names redirect to their tilde-encoded form.
+            new_path = path.replace("~", "~7E").replace("%", "~").replace(".", "~2E")
+            await self._redirect(request, send, new_path)
+            return
+        if path.endswith("/") and path != "/":
+            await self._redirect(request, send, path.rstrip("/") or "/")
+            return
+        await self.handle_exception(request, send, exception)
+
+    async def _redirect(self, request: Request, send: Any, path: str) -> None:
+        location = self.ds.urls.path(path)
+        if request.query_string:
+            location += "?" + request.query_string
+        await Response.redirect(location).asgi_send(send)
+
+    async def handle_forbidden(self, request: Request, send: Any, exception: Forbidden) -> None:
+        message = exception.args[0] if exception.args else ""
+        for result in pm.hook.forbidden(
+            datasette=self.ds, request=request, message=message
+        ):
+            response = await await_me_maybe(result)
+            if response is not None:
+                await response.asgi_send(send)
+                return
+        await Response.text(message, status=403).asgi_send(send)
+
+    async def handle_exception(self, request: Request, send: Any, exception: BaseException) -> None:
+        for result in pm.hook.handle_exception(
+            datasette=self.ds, request=request, exception=exception
+        ):
+            response = await await_me_maybe(result)
+            if response is not None:
+                await response.asgi_send(send)
+                return
+        await Response.text(str(exception), status=500).asgi_send(send)
+
+
+class StartupOnFirstRequest:
+    """Awaits `datasette.invoke_startup()` (idempotent) before passing a request on."""
+
+    def __init__(self, app: Any, datasette: Any):
+        self.app = app
+        self.ds = datasette
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if not self.ds._startup_invoked:
+            await self.ds.invoke_startup()
+        await self.app(scope, receive, send)
+
+
+class CatalogRefresh:
+    """Refreshes the internal catalog before each request to a core page."""
+
+    # Plugin routes, static files and custom pages do not need a current catalog.
+    _skip = re.compile(r"^/-/(static|static-plugins)/")
+
+    def __init__(self, app: Any, datasette: Any):
+        self.app = app
+        self.ds = datasette
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http" and not self._skip.match(scope.get("path", "")):
+            await self.ds.refresh_schemas()
+        await self.app(scope, receive, send)
+
+
+def build_app(datasette: Any) -> Any:
+    """The instance's ASGI application."""
+    app: Any = DatasetteRouter(datasette, datasette._routes())
+    app = CatalogRefresh(app, datasette)
+    if datasette.setting("trace_debug"):
+        app = AsgiTracer(app)
+    app = AsgiLifespan(app, on_startup=[datasette.invoke_startup])
+    app = StartupOnFirstRequest(app, datasette)
+    for wrapper in pm.hook.asgi_wrapper(datasette=datasette):
+        app = wrapper(app)
+    return app
+

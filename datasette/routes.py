@@ -1,0 +1,125 @@
+"""The route table: plugin routes first, then core routes in 1.0a7 order.
+
+This is the only module that imports the views. Each entry is `(compiled regex, view)`
+where a view is an async callable `view(request, send)` returning a `Response` or None.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from .plugins import pm
+from .utils import async_call_with_supported_arguments
+from .utils.asgi import Response
+from .views.base import View
+from .views.database import DatabaseView
+from .views.index import IndexView
+from .views.special import JsonDataView
+
+
+def wrap_view(view_fn_or_class: Any, datasette: Any) -> Callable:
+    """Adapt a plugin view (function or class) or a core `View` to `view(request, send)`."""
+    if isinstance(view_fn_or_class, View):
+        view_instance = view_fn_or_class
+
+        async def class_view(request: Any, send: Any) -> Any:
+            return await view_instance(request, datasette)
+
+        class_view.view_class = type(view_instance)  # type: ignore[attr-defined]
+        class_view.__name__ = type(view_instance).__name__
+        return class_view
+    if isinstance(view_fn_or_class, type):
+        view_class = view_fn_or_class
+
+        async def instantiated_view(request: Any, send: Any) -> Any:
+            instance = view_class()
+            if isinstance(instance, View):
+                return await instance(request, datasette)
+            return await async_call_with_supported_arguments(
+                instance.__call__,
+                scope=request.scope,
+                receive=request.receive,
+                send=send,
+                request=request,
+                datasette=datasette,
+            )
+
+        instantiated_view.view_class = view_class  # type: ignore[attr-defined]
+        instantiated_view.__name__ = view_class.__name__
+        return instantiated_view
+
+    async def function_view(request: Any, send: Any) -> Any:
+        return await async_call_with_supported_arguments(
+            view_fn_or_class,
+            scope=request.scope,
+            receive=request.receive,
+            send=send,
+            request=request,
+            datasette=datasette,
+        )
+
+    function_view.__name__ = getattr(view_fn_or_class, "__name__", "view")
+    return function_view
+
+
+def permanent_redirect(
+    path: str, forward_query_string: bool = False, forward_rest: bool = False
+) -> Callable:
+    """A view answering 301 to `path` (optionally keeping the query string / rest)."""
+
+    async def view(request: Any, send: Any) -> Response:
+        target = path
+        if forward_rest:
+            target += request.url_vars.get("rest", "")
+        if forward_query_string and request.query_string:
+            target += "?" + request.query_string
+        return Response.redirect(target, status=301)
+
+    return view
+
+
+def build_routes(datasette: Any) -> list:
+    """Every route of the instance, plugin routes first."""
+    routes: list = []
+    for routes_to_add in pm.hook.register_routes(datasette=datasette):
+        for regex, view_fn in routes_to_add or []:
+            routes.append((regex, wrap_view(view_fn, datasette)))
+
+    def add(view: Any, regex: str) -> None:
+        routes.append((regex, view))
+
+    def json_page(filename: str, callback: Callable, needs_request: bool = False) -> Any:
+        return wrap_view(
+            JsonDataView(datasette, filename, callback, needs_request=needs_request),
+            datasette,
+        )
+
+    add(wrap_view(IndexView(), datasette), r"/(\.(?P<format>jsono?))?$")
+    add(
+        permanent_redirect("/_memory", forward_query_string=True, forward_rest=True),
+        r"/:memory:(?P<rest>.*)$",
+    )
+    add(json_page("metadata", datasette.metadata), r"/-/metadata(\.(?P<format>json))?$")
+    add(json_page("versions", datasette._versions), r"/-/versions(\.(?P<format>json))?$")
+    add(
+        json_page("plugins", datasette._plugins, needs_request=True),
+        r"/-/plugins(\.(?P<format>json))?$",
+    )
+    add(json_page("settings", datasette.settings_dict), r"/-/settings(\.(?P<format>json))?$")
+    add(permanent_redirect("/-/settings.json"), r"/-/config\.json")
+    add(permanent_redirect("/-/settings"), r"/-/config")
+    add(json_page("threads", datasette._threads), r"/-/threads(\.(?P<format>json))?$")
+    add(
+        json_page("databases", datasette._connected_databases),
+        r"/-/databases(\.(?P<format>json))?$",
+    )
+    add(
+        json_page("actor", datasette._actor, needs_request=True),
+        r"/-/actor(\.(?P<format>json))?$",
+    )
+    add(
+        wrap_view(DatabaseView(), datasette),
+        r"/(?P<database>[^\/\.]+)(\.(?P<format>\w+))?$",
+    )
+    return [(re.compile(pattern) if isinstance(pattern, str) else pattern, view) for pattern, view in routes]

@@ -1,0 +1,161 @@
+"""Blocking schema introspection on an open sqlite3 connection.
+
+Each function takes `(conn, table)` and is what the async `Database` methods run on a read
+thread. Identifiers are always bracket-quoted or bound, never interpolated raw.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import namedtuple
+from typing import Any, Optional
+
+from .sqlite import sqlite3, supports_table_xinfo
+
+Column = namedtuple(
+    "Column", ("cid", "name", "type", "notnull", "default_value", "is_pk", "hidden")
+)
+
+
+def _quote(name: str) -> str:
+    """Quote an identifier for a PRAGMA argument."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_column_details(conn: Any, table: str) -> list:
+    """`Column` tuples for every column, hidden ones included when SQLite can show them."""
+    if supports_table_xinfo():
+        rows = conn.execute(f"PRAGMA table_xinfo({_quote(table)})").fetchall()
+        return [Column(*row) for row in rows]
+    rows = conn.execute(f"PRAGMA table_info({_quote(table)})").fetchall()
+    return [Column(*row, hidden=0) for row in rows]
+
+
+def table_columns(conn: Any, table: str) -> list:
+    """Names of the visible columns of a table or view, in order."""
+    return [
+        row[1] for row in conn.execute(f"PRAGMA table_info({_quote(table)})").fetchall()
+    ]
+
+
+def detect_primary_keys(conn: Any, table: str) -> list:
+    """Primary key column names in key order; `[]` for rowid tables."""
+    rows = conn.execute(f"PRAGMA table_info({_quote(table)})").fetchall()
+    pk_rows = sorted((row for row in rows if row[5]), key=lambda row: row[5])
+    return [row[1] for row in pk_rows]
+
+
+def get_outbound_foreign_keys(conn: Any, table: str) -> list:
+    """Single-column foreign keys of `table` as `{column, other_table, other_column}` dicts.
+
+    Compound foreign keys are left out: label expansion and links work on one column.
+    """
+    rows = conn.execute(f"PRAGMA foreign_key_list({_quote(table)})").fetchall()
+    by_id: dict = {}
+    for row in rows:
+        # id, seq, table, from, to, on_update, on_delete, match
+        by_id.setdefault(row[0], []).append(row)
+    fks = []
+    for parts in by_id.values():
+        if len(parts) != 1:
+            continue
+        _, _, other_table, column, other_column = parts[0][:5]
+        if other_column is None:
+            # REFERENCES other(table) with no column means its primary key
+            pks = detect_primary_keys(conn, other_table)
+            other_column = pks[0] if len(pks) == 1 else "rowid"
+        fks.append(
+            {"column": column, "other_table": other_table, "other_column": other_column}
+        )
+    return fks
+
+
+def get_all_foreign_keys(conn: Any) -> dict:
+    """`{table: {"incoming": [...], "outgoing": [...]}}` for every table in the database."""
+    tables = [
+        row[0]
+        for row in conn.execute("select name from sqlite_master where type = 'table'")
+    ]
+    result: dict = {table: {"incoming": [], "outgoing": []} for table in tables}
+    for table in tables:
+        for fk in get_outbound_foreign_keys(conn, table):
+            other = fk["other_table"]
+            if other not in result:
+                # A foreign key to a table that does not exist: keep it outgoing only
+                result[table]["outgoing"].append(
+                    {
+                        "other_table": other,
+                        "column": fk["column"],
+                        "other_column": fk["other_column"],
+                    }
+                )
+                continue
+            result[other]["incoming"].append(
+                {
+                    "other_table": table,
+                    "column": fk["other_column"],
+                    "other_column": fk["column"],
+                }
+            )
+            result[table]["outgoing"].append(
+                {
+                    "other_table": other,
+                    "column": fk["column"],
+                    "other_column": fk["other_column"],
+                }
+            )
+    return result
+
+
+def detect_spatialite(conn: Any) -> bool:
+    """True when the database has SpatiaLite's `geometry_columns` table."""
+    rows = conn.execute(
+        "select 1 from sqlite_master where type = 'table' and name = 'geometry_columns'"
+    ).fetchall()
+    return len(rows) > 0
+
+
+def detect_fts_sql(table: str) -> str:
+    """SQL finding an FTS virtual table whose content is `table` (bind nothing: inlined safely)."""
+    escaped = table.replace("'", "''")
+    return r"""
+        select name from sqlite_master
+            where rootpage = 0
+            and (
+                sql like '%VIRTUAL TABLE%USING FTS%content="{table}"%'
+                or sql like '%VIRTUAL TABLE%USING FTS%content=[{table}]%'
+                or (
+                    tbl_name = '{table}'
+                    and sql like '%VIRTUAL TABLE%USING FTS%'
+                )
+            )
+    """.format(table=escaped)
+
+
+def detect_fts(conn: Any, table: str) -> Optional[str]:
+    """Name of the FTS table that indexes `table`, or None."""
+    rows = conn.execute(detect_fts_sql(table)).fetchall()
+    return rows[0][0] if rows else None
+
+
+def detect_json1(conn: Any = None) -> bool:
+    """True when the JSON1 functions are available."""
+    own = conn is None
+    if own:
+        conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("select json('{}')")
+        return True
+    except Exception:
+        return False
+    finally:
+        if own:
+            conn.close()
+
+
+_virtual_table_re = re.compile(r"create\s+virtual\s+table", re.IGNORECASE)
+
+
+def is_virtual_table_sql(sql: Optional[str]) -> bool:
+    """True for the CREATE statement of a virtual table."""
+    return bool(sql) and bool(_virtual_table_re.match(sql.strip()))

@@ -1,0 +1,51 @@
+"""The base of class-based views: dispatch on the HTTP method."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..exceptions import DatasetteError  # noqa: F401 - re-exported for plugins
+from ..utils.asgi import Response
+
+_METHODS = ("head", "get", "post", "put", "patch", "delete")
+
+
+class View:
+    """A view whose methods are named after HTTP methods: `async def get(request, datasette)`.
+
+    HEAD runs GET without a body; OPTIONS answers `ok` with an `allow` header; any other
+    method gets 405, as JSON for `.json` paths and JSON requests.
+    """
+
+    async def head(self, request: Any, datasette: Any) -> Response:
+        if not hasattr(self, "get"):
+            return await self.method_not_allowed(request)
+        response = await self.get(request, datasette)
+        response.body = b""
+        return response
+
+    async def method_not_allowed(self, request: Any) -> Response:
+        if (
+            request.path.endswith(".json")
+            or request.headers.get("content-type") == "application/json"
+        ):
+            return Response.json(
+                {"ok": False, "error": "Method not allowed"}, status=405
+            )
+        return Response.text("Method not allowed", status=405)
+
+    async def options(self, request: Any, datasette: Any) -> Response:
+        response = Response.text("ok")
+        response.headers["allow"] = ", ".join(
+            method.upper() for method in _METHODS if hasattr(self, method)
+        )
+        return response
+
+    async def __call__(self, request: Any, datasette: Any) -> Response:
+        handler: Optional[Any] = getattr(self, request.method.lower(), None)
+        if handler is None:
+            return await self.method_not_allowed(request)
+        return await handler(request, datasette)
+
+
+BaseView = View
