@@ -236,3 +236,16 @@ def test_check_connection_other_problem(tmp_path):
     with pytest.raises(utils.ConnectionProblem) as e:
         utils.check_connection(sqlite3.connect(path))
     assert not isinstance(e.value, utils.SpatialiteConnectionProblem)
+
+
+class QuietCapableDatabase(FakeDatabase):
+    async def execute(self, sql, params=None, log_sql_errors=True):
+        self.log_sql_errors = log_sql_errors
+        return await super().execute(sql, params)
+
+
+@pytest.mark.asyncio
+async def test_derive_named_parameters_silences_expected_errors():
+    db = QuietCapableDatabase()
+    assert await utils.derive_named_parameters(db, "select nonsense :x :y") == ["x", "y"]
+    assert db.log_sql_errors is False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any, Sequence
 
@@ -110,8 +111,12 @@ async def derive_named_parameters(db: Any, sql: str) -> list:
     """
     guesses = _NAMED_PARAMETER_RE.findall(sql)
     explain = "explain " + sql.strip().rstrip(";")
+    extra = {}
+    if "log_sql_errors" in inspect.signature(db.execute).parameters:
+        # Invalid SQL is expected here and handled below; the query itself logs it
+        extra["log_sql_errors"] = False
     try:
-        results = await db.execute(explain, {name: None for name in guesses})
+        results = await db.execute(explain, {name: None for name in guesses}, **extra)
         names = [
             row["p4"].lstrip(":")
             for row in results.rows

@@ -1,0 +1,516 @@
+"""The `datasette` command line. Commands parse flags and hand over to the package.
+
+Refusals print one `Error: ...` line and exit 1 before any port is bound; click usage
+errors exit 2. `run_module` and `call` are looked up on this module at call time because
+tests patch them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pathlib
+import socket
+import sys
+import tempfile
+from runpy import run_module  # noqa: F401 - patched by tests
+from subprocess import call  # noqa: F401 - patched by tests
+from typing import Any, Optional
+
+import click
+
+from .app import DEFAULT_SETTINGS, SETTINGS, Datasette
+from .exceptions import (
+    ConnectionProblem,
+    SpatialiteConnectionProblem,
+    SpatialiteNotFound,
+    StartupError,
+)
+from .plugins import pm
+from .utils import (
+    LoadExtension,
+    StaticMount,
+    check_connection,
+    find_spatialite,
+    pairs_to_nested_config,
+    parse_metadata,
+)
+from .utils.sqlite import sqlite3
+from .version import __version__
+
+
+class DefaultCommandGroup(click.Group):
+    """A group that runs `serve` when the first argument is not a command name."""
+
+    default_command = "serve"
+
+    def parse_args(self, ctx: click.Context, args: list) -> list:
+        if not args or (
+            args[0] not in self.commands and args[0] not in ("--help", "--version")
+        ):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version=__version__, prog_name="datasette")
+def cli() -> None:
+    """Datasette is an open source multi-tool for exploring and publishing data.
+
+    With no command, `serve` runs: `datasette my.db` serves my.db.
+    """
+
+
+def _convert_setting(name: str, value: str) -> tuple:
+    """A known setting becomes `settings.NAME`, type-checked; other keys are config paths."""
+    if name not in DEFAULT_SETTINGS:
+        return name, value
+    default = DEFAULT_SETTINGS[name]
+    key = f"settings.{name}"
+    if isinstance(default, bool):
+        lowered = value.lower()
+        if lowered not in ("on", "off", "true", "false", "1", "0"):
+            raise click.BadParameter(f'"{key}" should be on/off/true/false/1/0')
+        return key, json.dumps(lowered in ("on", "true", "1"))
+    if isinstance(default, int):
+        if not value.isdigit():
+            raise click.BadParameter(f'"{key}" should be an integer')
+        return key, value
+    return key, json.dumps(value)
+
+
+def validate_settings(ctx: Any, param: Any, pairs: tuple) -> list:
+    """Click callback for `-s KEY VALUE` pairs."""
+    return [_convert_setting(name, value) for name, value in pairs]
+
+
+def sqlite_extensions_option(fn: Any) -> Any:
+    return click.option(
+        "sqlite_extensions",
+        "--load-extension",
+        type=LoadExtension(),
+        envvar="SQLITE_EXTENSIONS",
+        multiple=True,
+        help="Path to a SQLite extension to load, and optional entrypoint",
+    )(fn)
+
+
+def _fail(message: str) -> None:
+    """Print one error line and exit 1."""
+    raise click.ClickException(message)
+
+
+def _load_config_file(path: Optional[str]) -> dict:
+    if not path:
+        return {}
+    try:
+        content = pathlib.Path(path).read_text()
+    except OSError as e:
+        _fail(f"Could not read config file {path}: {e.strerror}")
+    try:
+        parsed = parse_metadata(content)
+    except Exception:
+        _fail(f"Config file {path} is not valid JSON or YAML")
+    if not isinstance(parsed, dict):
+        _fail(f"Config file {path} must contain a JSON or YAML object")
+    return parsed
+
+
+def _load_metadata_file(path: Optional[str]) -> dict:
+    if not path:
+        return {}
+    try:
+        parsed = parse_metadata(pathlib.Path(path).read_text())
+    except Exception:
+        _fail(f"Metadata file {path} is not valid JSON or YAML")
+    if not isinstance(parsed, dict):
+        _fail(f"Metadata file {path} must contain a JSON or YAML object")
+    return parsed
+
+
+def _deep_merge(base: dict, extra: dict) -> dict:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def check_databases(ds: Datasette) -> None:
+    """Probe every database file once, turning failures into one clear error line."""
+
+    async def probe() -> None:
+        for database in ds.databases.values():
+            try:
+                await database.execute_fn(check_connection)
+            except SpatialiteConnectionProblem:
+                suggestion = ""
+                try:
+                    find_spatialite()
+                    suggestion = "\n\nTry adding the --load-extension=spatialite option."
+                except SpatialiteNotFound:
+                    pass
+                raise click.UsageError(
+                    "It looks like you're trying to load a SpatiaLite"
+                    " database without first loading the SpatiaLite module."
+                    f"{suggestion}\n\nRead more: "
+                    "https://docs.datasette.io/en/stable/spatialite.html"
+                )
+            except (ConnectionProblem, sqlite3.Error) as e:
+                raise click.ClickException(
+                    f"Connection to {database.path} failed check: {e}"
+                )
+
+    asyncio.run(probe())
+
+
+def _check_files(files: tuple) -> None:
+    for file in files:
+        if not os.path.exists(file):
+            _fail(f"Invalid value for '[FILES]...': Path '{file}' does not exist.")
+        if os.path.isdir(file):
+            _fail(
+                f"{file} is a directory: pass one directory alone to serve it in "
+                "configuration directory mode, or pass database files"
+            )
+
+
+def _bind_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves so a busy port is one clear error line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        if e.errno in (98, 48):  # EADDRINUSE on Linux, macOS
+            _fail(f"Port {port} on {host} is already in use; pick another with --port")
+        _fail(f"Could not listen on {host}:{port}: {e.strerror}")
+    sock.set_inheritable(True)
+    return sock
+
+
+@cli.command()
+@click.argument("files", type=click.Path(), nargs=-1)
+@click.option(
+    "-i",
+    "--immutable",
+    type=click.Path(exists=True),
+    help="Database files to open in immutable mode",
+    multiple=True,
+)
+@click.option("-h", "--host", default="127.0.0.1", help="Host to listen on (0.0.0.0 for all interfaces)")
+@click.option(
+    "-p", "--port", default=8001, type=click.IntRange(0, 65535), help="Port to listen on (0 picks a free one)"
+)
+@click.option("--uds", help="Bind to a Unix domain socket")
+@click.option("--reload", is_flag=True, help="Restart the server when files change (not yet supported)")
+@click.option("--cors", is_flag=True, help="Send CORS headers allowing requests from any origin")
+@sqlite_extensions_option
+@click.option("--inspect-file", help='Path to a JSON file created by "datasette inspect"')
+@click.option("-m", "--metadata", type=click.Path(exists=True, dir_okay=False), help="Metadata file (JSON or YAML)")
+@click.option("--template-dir", type=click.Path(exists=True, file_okay=False), help="Folder of custom templates")
+@click.option("--plugins-dir", type=click.Path(exists=True, file_okay=False), help="Folder of plugin .py files")
+@click.option("--static", type=StaticMount(), help="Serve static files from a folder, as MOUNT:DIRECTORY", multiple=True)
+@click.option("--memory", is_flag=True, help="Add an in-memory database called _memory")
+@click.option("-c", "--config", type=click.Path(exists=True, dir_okay=False), help="Configuration file (JSON or YAML)")
+@click.option("-s", "--setting", "settings", type=(str, str), callback=validate_settings, multiple=True, help="Setting, e.g. -s default_page_size 50")
+@click.option("--secret", envvar="DATASETTE_SECRET", help="Secret for signing cookies and tokens")
+@click.option("--root", is_flag=True, help="Print a one-time link that signs you in as root")
+@click.option("--get", help="Print the response to a GET of this path, then exit")
+@click.option("--token", help="API token sent as a Bearer header with --get")
+@click.option("--actor", help="Actor JSON sent as a ds_actor cookie with --get")
+@click.option("--version-note", help="Note shown on /-/versions")
+@click.option("--help-settings", is_flag=True, help="List every setting and exit")
+@click.option("--pdb", is_flag=True, help="Open the debugger on errors")
+@click.option("-o", "--open", "open_browser", is_flag=True, help="Open the site in a browser")
+@click.option("--create", is_flag=True, help="Create missing database files")
+@click.option("--crossdb", is_flag=True, help="Attach up to 10 databases to _memory for cross-database queries")
+@click.option("--nolock", is_flag=True, help="Ignore locking on mutable database files")
+@click.option("--ssl-keyfile", help="SSL key file")
+@click.option("--ssl-certfile", help="SSL certificate file")
+@click.option("--internal", type=click.Path(), help="File for a persistent internal database")
+@click.option(
+    "--unsafe-allow-internal",
+    is_flag=True,
+    help="Serve database files marked as internal databases (warns instead of refusing)",
+)
+@click.option("--demo", is_flag=True, help="Serve the built-in demo database")
+def serve(
+    files,
+    immutable,
+    host,
+    port,
+    uds,
+    reload,
+    cors,
+    sqlite_extensions,
+    inspect_file,
+    metadata,
+    template_dir,
+    plugins_dir,
+    static,
+    memory,
+    config,
+    settings,
+    secret,
+    root,
+    get,
+    token,
+    actor,
+    version_note,
+    help_settings,
+    pdb,
+    open_browser,
+    create,
+    crossdb,
+    nolock,
+    ssl_keyfile,
+    ssl_certfile,
+    internal,
+    return_instance=False,
+    unsafe_allow_internal=False,
+    demo=False,
+):
+    """Serve up specified SQLite database files with a web UI"""
+    if help_settings:
+        formatter = click.HelpFormatter()
+        with formatter.section("Settings"):
+            formatter.write_dl(
+                [
+                    (s.name, f"{s.help} (default={s.default})")
+                    for s in SETTINGS
+                ]
+            )
+        click.echo(formatter.getvalue())
+        return
+    if token and not get:
+        _fail("--token can only be used with --get")
+    if reload:
+        _fail("--reload is not supported yet; restart the server after changes")
+
+    files = tuple(dict.fromkeys(files))  # same file twice is served once
+    config_dir = None
+    if len(files) == 1 and os.path.isdir(files[0]):
+        config_dir = pathlib.Path(files[0])
+        files = ()
+    if create:
+        for file in files:
+            if not os.path.exists(file):
+                sqlite3.connect(file).close()
+    _check_files(files)
+    if internal and os.path.isdir(internal):
+        _fail(f"--internal {internal} is a directory; give the path of a database file")
+
+    inspect_data = None
+    if inspect_file:
+        try:
+            inspect_data = json.loads(pathlib.Path(inspect_file).read_text())
+        except (OSError, ValueError) as e:
+            _fail(f"Could not read inspect file {inspect_file}: {e}")
+
+    config_data = _load_config_file(config)
+    if settings:
+        config_data = _deep_merge(config_data, pairs_to_nested_config(list(settings)))
+
+    if demo:
+        from .demo import write_demo_file
+
+        demo_dir = tempfile.mkdtemp(prefix="datasette-demo-")
+        files = files + (str(write_demo_file(os.path.join(demo_dir, "demo.db"))),)
+
+    extensions = []
+    for extension in sqlite_extensions:
+        if extension == "spatialite" or (
+            isinstance(extension, tuple) and extension[0] == "spatialite"
+        ):
+            try:
+                extension = find_spatialite()
+            except SpatialiteNotFound:
+                _fail("Could not find SpatiaLite extension")
+        extensions.append(extension)
+
+    kwargs = dict(
+        immutables=immutable,
+        cache_headers=not reload,
+        cors=cors,
+        inspect_data=inspect_data,
+        config=config_data,
+        metadata=_load_metadata_file(metadata),
+        sqlite_extensions=extensions,
+        template_dir=template_dir,
+        plugins_dir=plugins_dir,
+        static_mounts=static,
+        settings=None,
+        memory=memory,
+        secret=secret,
+        version_note=version_note,
+        pdb=pdb,
+        crossdb=crossdb,
+        nolock=nolock,
+        internal=internal,
+        unsafe_allow_internal=unsafe_allow_internal,
+    )
+    if config_dir:
+        kwargs["config_dir"] = config_dir
+    try:
+        ds = Datasette(files, **kwargs)
+    except StartupError as e:
+        _fail(str(e))
+    for warning in ds.startup_warnings:
+        click.echo(warning, err=True)
+    if crossdb and len([f for f in ds.files]) > 10:
+        click.echo(
+            "Warning: --crossdb only works with the first 10 attached databases", err=True
+        )
+
+    if return_instance:
+        return ds
+
+    check_databases(ds)
+
+    if get:
+        _run_get(ds, get, token, actor)
+        return
+
+    try:
+        asyncio.run(ds.invoke_startup())
+    except StartupError as e:
+        _fail(str(e))
+
+    import uvicorn
+
+    sock = None if uds else _bind_socket(host, port)
+    bound_port = sock.getsockname()[1] if sock is not None else port
+    url = f"http://{host}:{bound_port}{ds.urls.path('/')}"
+    if root:
+        click.echo(f"{url}-/auth-token?token={ds._root_token}")
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    uvicorn_kwargs: dict = dict(log_level="info", lifespan="on", workers=1)
+    if uds:
+        uvicorn_kwargs["uds"] = uds
+    if ssl_keyfile:
+        uvicorn_kwargs["ssl_keyfile"] = ssl_keyfile
+    if ssl_certfile:
+        uvicorn_kwargs["ssl_certfile"] = ssl_certfile
+    server = uvicorn.Server(uvicorn.Config(ds.app(), host=host, port=bound_port, **uvicorn_kwargs))
+    try:
+        server.run(sockets=[sock] if sock is not None else None)
+    finally:
+        ds.close()
+
+
+def _run_get(ds: Datasette, path: str, token: Optional[str], actor: Optional[str]) -> None:
+    headers = {}
+    cookies = {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if actor:
+        try:
+            cookies["ds_actor"] = ds.client.actor_cookie(json.loads(actor))
+        except ValueError:
+            _fail("--actor must be JSON, e.g. --actor '{\"id\": \"root\"}'")
+
+    async def fetch() -> Any:
+        await ds.invoke_startup()
+        return await ds.client.get(path, headers=headers, cookies=cookies)
+
+    try:
+        response = asyncio.run(fetch())
+    finally:
+        ds.close()
+    click.echo(response.text)
+    if response.status_code != 200:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--all", "all_", is_flag=True, help="Include built-in default plugins")
+@click.option("--requirements", is_flag=True, help="Output requirements.txt of installed plugins")
+@click.option("--plugins-dir", type=click.Path(exists=True, file_okay=False), help="Folder of plugin .py files")
+def plugins(all_, requirements, plugins_dir):
+    """List the installed plugins"""
+    ds = Datasette(plugins_dir=plugins_dir)
+    try:
+        app_plugins = ds._plugins(all=all_)
+    finally:
+        ds.close()
+    if requirements:
+        for plugin in app_plugins:
+            if plugin["version"]:
+                click.echo(f"{plugin['name']}=={plugin['version']}")
+    else:
+        click.echo(json.dumps(app_plugins, indent=4))
+
+
+@cli.command()
+@click.argument("packages", nargs=-1)
+@click.option("-U", "--upgrade", is_flag=True, help="Upgrade packages to latest version")
+@click.option("-r", "--requirement", type=click.Path(exists=True), help="Install from requirements file")
+@click.option("-e", "--editable", help="Install a project in editable mode from this path")
+def install(packages, upgrade, requirement, editable):
+    """Install plugins and packages from PyPI into the same environment as Datasette"""
+    if not packages and not requirement and not editable:
+        raise click.UsageError("Please specify at least one package to install")
+    args = ["pip", "install"]
+    if upgrade:
+        args += ["--upgrade"]
+    if editable:
+        args += ["--editable", editable]
+    if requirement:
+        args += ["-r", requirement]
+    args += list(packages)
+    sys.argv = args
+    sys.modules[__name__].run_module("pip", run_name="__main__")
+
+
+@cli.command()
+@click.argument("packages", nargs=-1, required=True)
+@click.option("-y", "--yes", is_flag=True, help="Don't ask for confirmation")
+def uninstall(packages, yes):
+    """Uninstall plugins and Python packages from the Datasette environment"""
+    sys.argv = ["pip", "uninstall"] + list(packages) + (["-y"] if yes else [])
+    sys.modules[__name__].run_module("pip", run_name="__main__")
+
+
+@cli.command()
+@click.argument("files", type=click.Path(exists=True), nargs=-1)
+@click.option("--inspect-file", default="-", help="Where to write the JSON (default: stdout)")
+@sqlite_extensions_option
+def inspect(files, inspect_file, sqlite_extensions):
+    """Write hash, size and table row counts of database files as JSON"""
+    ds = Datasette([], immutables=files, sqlite_extensions=list(sqlite_extensions))
+
+    async def collect() -> dict:
+        data = {}
+        for name, database in ds.databases.items():
+            if database.is_memory:
+                continue
+            counts = await database.table_counts(limit=3600 * 1000)
+            data[name] = {
+                "hash": database.hash,
+                "size": database.size,
+                "file": database.path,
+                "tables": {table: {"count": count} for table, count in counts.items()},
+            }
+        return data
+
+    try:
+        data = asyncio.run(collect())
+    finally:
+        ds.close()
+    text = json.dumps(data, indent=2)
+    if inspect_file == "-":
+        click.echo(text)
+    else:
+        pathlib.Path(inspect_file).write_text(text)
+
+
+pm.hook.register_commands(cli=cli)

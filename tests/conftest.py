@@ -1,0 +1,87 @@
+"""Small function-scoped fixtures shared by the test files.
+
+Data builders live in `tests/fixtures.py`; this file only hands out fresh instances,
+files and servers, and cleans them up.
+"""
+
+import sys
+
+# Before datasette is imported: do not load installed plugins' entry points in tests.
+sys._called_from_test = True  # type: ignore[attr-defined]
+
+import socket  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+import pytest  # noqa: E402
+
+from datasette.app import Datasette  # noqa: E402
+
+from .fixtures import make_sample_db  # noqa: E402
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    """A real SQLite file with a few related tables (see `fixtures.make_sample_db`)."""
+    path = tmp_path / "sample.db"
+    make_sample_db(path)
+    return path
+
+
+@pytest.fixture
+def make_ds():
+    """Factory for `Datasette` instances that are closed after the test."""
+    instances = []
+
+    def factory(*args, **kwargs):
+        ds = Datasette(*args, **kwargs)
+        instances.append(ds)
+        return ds
+
+    yield factory
+    for ds in instances:
+        ds.close()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerThread:
+    """Runs a Datasette app under a real uvicorn server in a thread (polls `started`)."""
+
+    def __init__(self, ds):
+        import uvicorn
+
+        self.ds = ds
+        self.port = free_port()
+        config = uvicorn.Config(
+            ds.app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def serve_ds():
+    """Context-manager factory: `with serve_ds(ds) as server: httpx.get(server.url + ...)`."""
+    return ServerThread
