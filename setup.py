@@ -45,6 +45,7 @@ setup(
             "pytest>=7",
             "pytest-asyncio>=0.21",
         ],
+        "dev": ["ruff"],
     },
     entry_points={"console_scripts": ["datasette=datasette.cli:cli"]},
     classifiers=[

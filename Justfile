@@ -1,0 +1,27 @@
+# Recipes for working on datasette. `just --list` shows them.
+
+venv := ".venv"
+
+# Create the virtual environment with the test dependencies
+install:
+    python3 -m venv {{venv}} && {{venv}}/bin/pip install -q -e '.[test,dev]'
+
+# Serve the built-in demo database on http://127.0.0.1:8001/
+demo: install
+    {{venv}}/bin/datasette --demo
+
+# Run the whole test suite (what CI runs)
+test: install
+    {{venv}}/bin/python -m pytest
+
+# Run the tests without the slow ones that start server processes
+test-fast: install
+    {{venv}}/bin/python -m pytest -m "not slow"
+
+# Lint the code
+lint: install
+    {{venv}}/bin/ruff check datasette tests benchmarks
+
+# Benchmark the foundation (internal database writes, SQL JSON over HTTP)
+benchmark: install
+    {{venv}}/bin/python benchmarks/foundation.py
