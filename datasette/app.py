@@ -10,7 +10,6 @@ import asyncio
 import datetime
 import os
 import secrets
-import sys
 import threading
 import weakref
 from collections import OrderedDict, namedtuple
@@ -24,7 +23,6 @@ from .client import DatasetteClient
 from .database import Database, QueryInterrupted  # noqa: F401 - re-exported
 from .exceptions import (
     DatabaseNotFound,
-    InternalDatabaseError,
     RowNotFound,
     StartupError,
     TableNotFound,

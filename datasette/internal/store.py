@@ -20,7 +20,6 @@ import logging
 import os
 import shutil
 import tempfile
-from pathlib import Path
 from typing import Any, Optional
 
 from ..exceptions import InternalDatabaseError

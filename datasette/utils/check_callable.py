@@ -31,5 +31,5 @@ def check_callable(obj: Any) -> CallableStatus:
         obj = obj.func
     if inspect.iscoroutinefunction(obj):
         return CallableStatus(True, True)
-    call = getattr(type(obj), "__call__", None)
+    call = getattr(type(obj), "__call__", None)  # noqa: B004 - the class attribute, not callable()
     return CallableStatus(True, inspect.iscoroutinefunction(call))
