@@ -12,7 +12,7 @@ import os
 import secrets
 import threading
 import weakref
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict, deque, namedtuple
 from concurrent import futures
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -34,6 +34,8 @@ from .internal.store import (
     check_not_internal_path,
     ensure_not_internal_file,
 )
+from . import permissions as permissions_engine
+from .permissions import _UNSET
 from .plugins import pm, load_plugins_dir
 from .settings import (  # noqa: F401 - re-exported
     DEFAULT_SETTINGS,
@@ -200,7 +202,7 @@ class Datasette:
 
         self.permissions: dict = {}
         self.renderers: dict = {}
-        self._permission_checks: Any = None
+        self._permission_checks: deque = deque(maxlen=200)
         self._root_token = secrets.token_hex(32)
         self._startup_invoked = False
         self._startup_lock = threading.Lock()
@@ -436,6 +438,90 @@ class Datasette:
         if self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)
         self._finalizer()
+
+    # -- permissions -----------------------------------------------------------------------
+
+    def get_permission(self, name_or_abbr: str) -> Any:
+        """A registered `Permission` by name, then by abbreviation; else `KeyError`."""
+        if name_or_abbr in self.permissions:
+            return self.permissions[name_or_abbr]
+        for permission in self.permissions.values():
+            if permission.abbr == name_or_abbr:
+                return permission
+        raise KeyError(f"No permission found with name or abbreviation {name_or_abbr}")
+
+    async def permission_allowed(
+        self, actor: Optional[dict], action: str, resource: Any = None, default: Any = _UNSET
+    ) -> Any:
+        """Whether `actor` may perform `action` on `resource` (see permissions.py)."""
+        return await permissions_engine.permission_allowed(
+            self, actor, action, resource=resource, default=default
+        )
+
+    async def ensure_permissions(self, actor: Optional[dict], permissions: list) -> None:
+        """Raise `Forbidden` unless the first explicit answer allows (none: allowed)."""
+        await permissions_engine.ensure_permissions(self, actor, permissions)
+
+    async def check_visibility(
+        self,
+        actor: Optional[dict],
+        action: Optional[str] = None,
+        resource: Any = None,
+        permissions: Optional[list] = None,
+    ) -> tuple:
+        """`(visible, private)` for a resource and actor."""
+        return await permissions_engine.check_visibility(
+            self, actor, action=action, resource=resource, permissions=permissions
+        )
+
+    async def actors_from_ids(self, actor_ids: Iterable) -> dict:
+        """Actor dicts for ids from the `actors_from_ids` hook, else `{id: {"id": id}}`."""
+        result = pm.hook.actors_from_ids(datasette=self, actor_ids=actor_ids)
+        if result is None:
+            return {actor_id: {"id": actor_id} for actor_id in actor_ids}
+        return await await_me_maybe(result)
+
+    async def expand_foreign_keys(
+        self, actor: Optional[dict], database: str, table: str, column: str, values: Iterable
+    ) -> dict:
+        """Labels for foreign key values: `{(column, value): label}`.
+
+        Empty when `column` is not a single-column foreign key or the actor cannot view
+        the table it points to; `str(value)` labels when that table has no label column.
+        """
+        db = self.databases[database]
+        fks = [fk for fk in await db.foreign_keys_for_table(table) if fk["column"] == column]
+        if not fks:
+            return {}
+        fk = fks[0]
+        visible, _ = await self.check_visibility(
+            actor,
+            permissions=[
+                ("view-table", (database, fk["other_table"])),
+                ("view-database", database),
+                "view-instance",
+            ],
+        )
+        if not visible:
+            return {}
+        values = [v for v in dict.fromkeys(values) if v is not None]
+        label_column = await db.label_column_for_table(fk["other_table"])
+        if not label_column:
+            return {(fk["column"], value): str(value) for value in values}
+        if not values:
+            return {}
+        placeholders = ", ".join("?" for _ in values)
+        sql = "select [{other_column}], [{label_column}] from [{other_table}] where [{other_column}] in ({placeholders})".format(
+            other_column=fk["other_column"].replace("]", "]]"),
+            label_column=label_column.replace("]", "]]"),
+            other_table=fk["other_table"].replace("]", "]]"),
+            placeholders=placeholders,
+        )
+        try:
+            results = await db.execute(sql, values)
+        except QueryInterrupted:
+            return {}
+        return {(fk["column"], row[0]): row[1] for row in results.rows}
 
     # -- signing ---------------------------------------------------------------------------
 

@@ -57,3 +57,107 @@ def collect_permissions(datasette: Any) -> dict:
                 by_abbr[permission.abbr] = permission
             by_name[permission.name] = permission
     return by_name
+
+
+# An internal marker meaning "no default given": the registered default is used then.
+_UNSET = object()
+
+
+async def permission_allowed(
+    datasette: Any,
+    actor: Optional[dict],
+    action: str,
+    resource: Any = None,
+    default: Any = _UNSET,
+) -> Any:
+    """Ask every `permission_allowed` hook; the last non-None answer wins, else `default`.
+
+    Without `default`, the registered permission's default is used (None for an action
+    nobody registered: 1.0a7 returned a truthy sentinel there, which allowed by mistake).
+    """
+    import datetime
+
+    from .plugins import pm
+    from .utils import await_me_maybe
+
+    if default is _UNSET:
+        permission = datasette.permissions.get(action)
+        default = permission.default if permission is not None else None
+    result = None
+    for candidate in pm.hook.permission_allowed(
+        datasette=datasette, actor=actor, action=action, resource=resource
+    ):
+        value = await await_me_maybe(candidate)
+        if value is not None:
+            result = value
+    used_default = result is None
+    if used_default:
+        result = default
+    datasette._permission_checks.append(
+        {
+            "when": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "actor": actor,
+            "action": action,
+            "resource": resource,
+            "used_default": used_default,
+            "result": result,
+        }
+    )
+    return result
+
+
+async def ensure_permissions(datasette: Any, actor: Optional[dict], permissions: list) -> None:
+    """Check `(action, resource)` items in order; the first explicit answer decides.
+
+    True allows at once, False raises `Forbidden(action)`; no answer at all allows.
+    """
+    from .exceptions import Forbidden
+
+    assert actor is None or isinstance(actor, dict), "actor must be None or a dict"
+    for permission in permissions:
+        if isinstance(permission, str):
+            action, resource = permission, None
+        elif isinstance(permission, (tuple, list)) and len(permission) == 2:
+            action, resource = permission
+        else:
+            raise AssertionError(
+                "permission should be string or tuple of two items: {}".format(
+                    repr(permission)
+                )
+            )
+        result = await permission_allowed(
+            datasette, actor, action, resource=resource, default=None
+        )
+        if result is not None:
+            if result:
+                return
+            raise Forbidden(action)
+
+
+async def check_visibility(
+    datasette: Any,
+    actor: Optional[dict],
+    action: Optional[str] = None,
+    resource: Any = None,
+    permissions: Optional[list] = None,
+) -> tuple:
+    """`(visible, private)`: can `actor` see it, and is it hidden from anonymous users?"""
+    from .exceptions import Forbidden
+
+    if permissions:
+        assert (
+            not action and not resource
+        ), "Can't use action= or resource= with permissions="
+    else:
+        permissions = [(action, resource)]
+    try:
+        await ensure_permissions(datasette, actor, permissions)
+    except Forbidden:
+        return False, False
+    if actor is None:
+        return True, False
+    try:
+        await ensure_permissions(datasette, None, permissions)
+    except Forbidden:
+        return True, True
+    return True, False

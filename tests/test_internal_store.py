@@ -4,17 +4,22 @@ Covers internal-db.md points 3, 4, 6 (rebuild on start), 7, 9, 12 and 13, throug
 `Datasette(internal=...)` and `InternalStore` directly.
 """
 
+import datetime
 import glob
 import hashlib
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 import types
 
 import pytest
+from click.testing import CliRunner
 
 from datasette import hookimpl
 from datasette.app import Datasette
+from datasette.cli import cli
 from datasette.exceptions import InternalDatabaseError
 from datasette.internal import guard, migrations
 from datasette.internal.catalog import CATALOG_TABLES
@@ -93,10 +98,18 @@ async def catalog_database_names(ds):
 # -- a new file ------------------------------------------------------------------------
 
 
-def test_new_internal_file_mode_wal_application_id_and_marker(tmp_path, make_ds):
+@pytest.mark.asyncio
+async def test_new_internal_file_mode_wal_application_id_and_marker(tmp_path, make_ds):
     path = tmp_path / "internal.db"
-    make_ds([], internal=str(path))
+    ds = make_ds([], internal=str(path))
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    await ds.invoke_startup()
+    await ds.get_internal_database().execute_write("create table probe (a)")
+    # SQLite's companion files while it is open are private too.
+    for suffix in ("-wal", "-shm"):
+        companion = str(path) + suffix
+        assert os.path.exists(companion), suffix
+        assert stat.S_IMODE(os.stat(companion).st_mode) == 0o600, suffix
     assert query(path, "PRAGMA journal_mode") == [("wal",)]
     assert query(path, "PRAGMA application_id") == [(guard.APPLICATION_ID,)]
     rows = query(
@@ -106,7 +119,9 @@ def test_new_internal_file_mode_wal_application_id_and_marker(tmp_path, make_ds)
     schema_version, created_by, created_at = rows[0]
     assert schema_version == migrations.CURRENT_SCHEMA_VERSION
     assert created_by == __version__
-    assert isinstance(created_at, str) and created_at[:2] == "20" and "T" in created_at
+    created = datetime.datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert abs(now - created) < datetime.timedelta(hours=1)
 
 
 def test_internal_store_directly_creates_and_releases(tmp_path):
@@ -225,7 +240,7 @@ def test_newer_schema_version_is_refused_untouched(tmp_path):
     assert query(path, "select schema_version from _datasette_internal") == [(newer,)]
 
 
-def test_older_file_is_backed_up_and_migrated(tmp_path, make_ds):
+def test_older_file_is_backed_up_and_migrated(tmp_path, make_ds, caplog):
     path = tmp_path / "old.db"
     conn = sqlite3.connect(str(path))
     applied = migrations.migrate(conn, "0.1", target=1)
@@ -252,6 +267,9 @@ def test_older_file_is_backed_up_and_migrated(tmp_path, make_ds):
     backups = glob.glob(str(path) + ".v1-*.bak")
     assert len(backups) == 1
     assert ds._internal_store.backup_path == backups[0]
+    assert stat.S_IMODE(os.stat(backups[0]).st_mode) == 0o600
+    # It says where the backup went.
+    assert backups[0] in caplog.text
     backup = sqlite3.connect(backups[0])
     try:
         assert backup.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
@@ -261,6 +279,29 @@ def test_older_file_is_backed_up_and_migrated(tmp_path, make_ds):
         assert backup.execute("select count(*) from oldplugin_items").fetchone() == (2,)
     finally:
         backup.close()
+
+
+def test_failed_migration_step_rolls_back_everything(tmp_path, monkeypatch):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(str(path))
+    migrations.migrate(conn, "0.1", target=1)
+    conn.close()
+    broken = migrations.Migration(
+        migrations.CURRENT_SCHEMA_VERSION + 1,
+        "broken",
+        ("create table added_by_broken_step (a)", "this is not sql"),
+    )
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + (broken,))
+    conn = sqlite3.connect(str(path))
+    try:
+        with pytest.raises(sqlite3.Error):
+            migrations.migrate(conn, "9.9", target=broken.version)
+    finally:
+        conn.close()
+    # Not even the steps before the broken one were kept: one transaction.
+    assert query(path, "select schema_version from _datasette_internal") == [(1,)]
+    names = {row[0] for row in query(path, "select name from sqlite_master")}
+    assert names == {"_datasette_internal"}
 
 
 def test_damaged_file_is_refused_untouched(tmp_path):
@@ -332,6 +373,79 @@ def test_refused_open_releases_the_lock(db_path):
         assert "not an internal database" in str(excinfo.value)
 
 
+@pytest.mark.parametrize(
+    "problem", ["missing-folder", "directory", "not-sqlite", "damaged", "newer"]
+)
+def test_cli_refusals_are_one_line(tmp_path, problem):
+    if problem == "missing-folder":
+        path = tmp_path / "nowhere" / "internal.db"
+        expected = str(tmp_path / "nowhere")
+    elif problem == "directory":
+        path = tmp_path / "folder"
+        path.mkdir()
+        expected = "directory"
+    elif problem == "not-sqlite":
+        path = tmp_path / "text.db"
+        path.write_text("plain text, not a database\n" * 10)
+        expected = "not a SQLite database"
+    elif problem == "damaged":
+        path = make_internal_file(tmp_path / "internal.db")
+        damage(path)
+        expected = "damaged"
+    else:
+        path = make_internal_file(tmp_path / "internal.db")
+        conn = sqlite3.connect(str(path))
+        conn.execute("update _datasette_internal set schema_version = 999")
+        conn.commit()
+        conn.close()
+        expected = "999"
+    result = CliRunner().invoke(
+        cli, ["serve", "--internal", str(path), "--get", "/-/versions.json"]
+    )
+    assert result.exit_code == 1, result.output
+    output = [line for line in result.output.splitlines() if line.strip()]
+    assert len(output) == 1, output
+    assert expected in output[0]
+
+
+# -- one instance per file (in process; real processes in test_internal_lock_and_crash) ---
+
+
+def test_second_instance_on_same_file_is_refused_until_closed(tmp_path):
+    path = tmp_path / "internal.db"
+    first = Datasette([], internal=str(path))
+    try:
+        with pytest.raises(InternalDatabaseError) as excinfo:
+            Datasette([], internal=str(path))
+        assert "in use" in str(excinfo.value)
+        assert str(os.getpid()) in str(excinfo.value)
+    finally:
+        first.close()
+    Datasette([], internal=str(path)).close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="lock.py locks `<path as given>.lock` (abspath, not realpath), so another "
+    "spelling of the same file takes a different lock file",
+)
+@pytest.mark.parametrize("link_kind", ["symlink", "hardlink"])
+def test_second_instance_through_link_is_refused(tmp_path, link_kind):
+    path = tmp_path / "internal.db"
+    link = tmp_path / "other-name.db"
+    first = Datasette([], internal=str(path))
+    try:
+        if link_kind == "symlink":
+            link.symlink_to(path)
+        else:
+            os.link(path, link)
+        with pytest.raises(InternalDatabaseError) as excinfo:
+            Datasette([], internal=str(link)).close()
+        assert "in use" in str(excinfo.value)
+    finally:
+        first.close()
+
+
 # -- the default, temporary internal database ----------------------------------------------
 
 
@@ -349,6 +463,21 @@ async def test_default_internal_database_is_temporary_and_removed_on_close(tmp_p
     finally:
         ds.close()
     assert not os.path.exists(folder)
+
+
+def test_default_internal_folder_removed_at_exit_without_close(tmp_path):
+    script = (
+        "from datasette.app import Datasette\n"
+        "ds = Datasette([])\n"
+        "print(ds.get_internal_database().path)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    internal_path = result.stdout.strip().splitlines()[-1]
+    assert internal_path.endswith(".db")
+    assert not os.path.exists(os.path.dirname(internal_path))
 
 
 # -- prepare_connection is for user databases only ----------------------------------------

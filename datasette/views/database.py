@@ -8,7 +8,7 @@ from ..exceptions import NotFound
 from ..utils import add_cors_headers
 from ..utils.asgi import Response
 from .base import View
-from .errors import json_dumps
+from ..renderer import json_dumps
 from .query import run_query_view
 from .special import show_json_page
 

@@ -5,7 +5,6 @@ The HTML here is deliberately plain; the templated error pages replace it when p
 
 from __future__ import annotations
 
-import json
 from typing import Any, Optional
 
 from markupsafe import Markup, escape
@@ -62,9 +61,3 @@ def error_response(
     )
     return Response.html(html, status=status, headers=headers)
 
-
-def json_dumps(data: Any) -> str:
-    """JSON text for view data (rows, bytes and all)."""
-    from ..utils import CustomJSONEncoder
-
-    return json.dumps(data, cls=CustomJSONEncoder)

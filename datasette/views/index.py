@@ -7,7 +7,7 @@ from typing import Any
 from ..utils import add_cors_headers
 from ..utils.asgi import Response
 from .base import View
-from .errors import json_dumps
+from ..renderer import json_dumps
 from .special import show_json_page
 
 TRUNCATE_AT = 5

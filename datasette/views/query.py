@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any, Optional
 
 from markupsafe import escape
 
 from ..exceptions import BadRequest, DatasetteError, InvalidSql, NotFound, QueryInterrupted
-from ..utils import add_cors_headers, derive_named_parameters, validate_sql_select
+from ..renderer import json_response, newline_delimited, rows_as_arrays, rows_as_objects
+from ..utils import derive_named_parameters, validate_sql_select
 from ..utils.asgi import Response
 from ..utils.sqlite import sqlite3
-from .errors import json_dumps
 from .special import show_json_page
-
-SHAPES = ("objects", "arrays", "array", "arrayfirst", "object")
+from .table_args import SHAPES, extras_requested
 
 SQL_TIME_LIMIT_DOCS = "https://docs.datasette.io/en/stable/settings.html#sql-time-limit-ms"
 
@@ -42,69 +39,30 @@ def parse_timelimit(request: Any) -> Optional[int]:
     return None
 
 
-def _json_value(value: Any, infinity: bool) -> Any:
-    if isinstance(value, float) and math.isinf(value) and not infinity:
-        return None
-    return value
-
-
-def shape_rows(
-    columns: list, rows: list, shape: str, request: Any
-) -> Any:
-    """Rows as dicts or lists, with `_json=` columns decoded and infinities handled."""
-    json_columns = set(request.args.getlist("_json"))
-    infinity = request.args.get("_json_infinity") in ("on", "true", "1")
-
-    def convert(column: str, value: Any) -> Any:
-        if column in json_columns and isinstance(value, str):
-            try:
-                return json.loads(value)
-            except ValueError:
-                return value
-        return _json_value(value, infinity)
-
-    if shape in ("arrays",):
-        return [[convert(c, v) for c, v in zip(columns, row)] for row in rows]
-    return [{c: convert(c, v) for c, v in zip(columns, row)} for row in rows]
-
-
 def json_query_response(
     datasette: Any, request: Any, columns: list, rows: list, truncated: bool
 ) -> Response:
     """The JSON body of a query result in the requested `_shape`."""
-    headers: dict = {}
-    if datasette.cors:
-        add_cors_headers(headers)
     shape = request.args.get("_shape") or "objects"
     if shape not in SHAPES:
         raise DatasetteError(f"Invalid _shape: {shape}", status=400)
     if shape == "object":
-        return Response.json(
-            {"ok": False, "error": "_shape=object is only available on tables"},
-            headers=headers,
+        return json_response(
+            datasette, {"ok": False, "error": "_shape=object is only available on tables"}
         )
     if shape == "arrayfirst":
-        body: Any = [row[0] for row in rows]
-    elif shape == "array":
-        body = shape_rows(columns, rows, "objects", request)
+        return json_response(datasette, [row[0] for row in rows])
+    if shape == "array":
+        objects = rows_as_objects(columns, rows, request)
         if request.args.get("_nl"):
-            text = "\n".join(json_dumps(item) for item in body)
-            return Response(text, content_type="text/plain; charset=utf-8", headers=headers)
-    else:
-        body = {"ok": True, "rows": shape_rows(columns, rows, shape, request)}
-        if "columns" in _extras(request):
-            body["columns"] = columns
-        body["truncated"] = truncated
-    return Response(
-        json_dumps(body), content_type="application/json; charset=utf-8", headers=headers
-    )
-
-
-def _extras(request: Any) -> set:
-    extras: set = set()
-    for value in request.args.getlist("_extra"):
-        extras.update(part.strip() for part in value.split(",") if part.strip())
-    return extras
+            return newline_delimited(datasette, objects)
+        return json_response(datasette, objects)
+    convert = rows_as_arrays if shape == "arrays" else rows_as_objects
+    body: dict = {"ok": True, "rows": convert(columns, rows, request)}
+    if "columns" in extras_requested(request):
+        body["columns"] = columns
+    body["truncated"] = truncated
+    return json_response(datasette, body)
 
 
 async def run_query_view(
@@ -136,13 +94,10 @@ async def run_query_view(
         )
     except sqlite3.Error as e:
         if format == "json":
-            headers: dict = {}
-            if datasette.cors:
-                add_cors_headers(headers)
-            return Response.json(
+            return json_response(
+                datasette,
                 {"ok": False, "rows": [], "error": str(e), "truncated": False},
                 status=400,
-                headers=headers,
             )
         raise BadRequest(str(e))
     if format == "json":

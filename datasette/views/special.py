@@ -10,7 +10,7 @@ from markupsafe import escape
 from ..utils import add_cors_headers
 from ..utils.asgi import Response
 from .base import View
-from .errors import json_dumps
+from ..renderer import json_dumps
 
 
 def show_json_page(filename: str, data: Any) -> str:

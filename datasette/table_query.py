@@ -1,0 +1,181 @@
+"""The SQL of a table page, built from already-parsed arguments (never from a request).
+
+A page is `select <columns> from <table> where <filters and keyset> order by <sort,
+primary keys> limit <size + 1>`: the extra row tells whether a next page exists. Tables
+paginate by keyset (the `_next` token names the last row seen), views by offset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .exceptions import BadRequest
+from .utils import (
+    compound_keys_after_sql,
+    escape_sqlite,
+    path_from_row_pks,
+    tilde_encode,
+    urlsafe_components,
+)
+
+NULL_TOKEN = "$null"
+
+
+def quote(name: str) -> str:
+    """Bracket-quote an identifier (brackets inside names are doubled)."""
+    return "[" + name.replace("]", "]]") + "]"
+
+
+@dataclass
+class TableQuery:
+    """Everything needed to write a table page's SQL.
+
+    :param pks: primary key columns; `["rowid"]` for rowid tables, `[]` for views
+    :param sort: column sorted by, with `sort_desc` for descending
+    :param next_token: the `_next` value of the request, if any
+    """
+
+    table: str
+    is_view: bool
+    pks: list
+    use_rowid: bool
+    select_columns: list
+    where_clauses: list = field(default_factory=list)
+    params: dict = field(default_factory=dict)
+    sort: Optional[str] = None
+    sort_desc: bool = False
+    next_token: Optional[str] = None
+    page_size: int = 100
+    # Declared column types, used to give token values back their stored type.
+    column_types: dict = field(default_factory=dict)
+
+    @property
+    def from_sql(self) -> str:
+        return f"from {escape_sqlite(self.table)}"
+
+    def select_clause(self) -> str:
+        """The column list: `rowid` first for rowid tables, then the chosen columns."""
+        columns = [quote(c) for c in self.select_columns]
+        if self.use_rowid:
+            columns.insert(0, "rowid")
+        return ", ".join(columns)
+
+    def filter_where(self) -> str:
+        """`where ...` of the filters alone (for counts and facets), or ''."""
+        if not self.where_clauses:
+            return ""
+        return "where " + " and ".join(f"({c})" for c in self.where_clauses)
+
+    def filtered_sql(self) -> str:
+        """`select * from table where filters`: the input to facets and suggestions."""
+        return f"select * {self.from_sql} {self.filter_where()}".strip()
+
+    def count_sql(self) -> str:
+        return f"select count(*) {self.from_sql} {self.filter_where()}".strip()
+
+    def order_by(self) -> str:
+        if self.is_view and not self.sort:
+            return ""
+        terms = []
+        if self.sort:
+            terms.append(quote(self.sort) + (" desc" if self.sort_desc else ""))
+        terms.extend(quote(pk) if pk != "rowid" else "rowid" for pk in self.pks)
+        return "order by " + ", ".join(terms) if terms else ""
+
+    def page_sql_and_params(self) -> tuple:
+        """The page's SQL and parameters, keyset or offset applied."""
+        clauses = list(self.where_clauses)
+        params = dict(self.params)
+        offset = ""
+        if self.next_token:
+            if self.is_view:
+                if not self.next_token.isdigit():
+                    raise BadRequest("Invalid _next token")
+                offset = f" offset {int(self.next_token)}"
+            else:
+                clause, keyset_params = self.keyset_clause(self.next_token)
+                clauses.append(clause)
+                params.update(keyset_params)
+        where = ("where " + " and ".join(f"({c})" for c in clauses)) if clauses else ""
+        sql = (
+            f"select {self.select_clause()} {self.from_sql} {where} {self.order_by()}"
+            f" limit {self.page_size + 1}{offset}"
+        )
+        return " ".join(sql.split()), params
+
+    def keyset_clause(self, token: str) -> tuple:
+        """The predicate selecting rows after the row the token names."""
+        components = urlsafe_components(token)
+        expected = len(self.pks) + (1 if self.sort else 0)
+        if len(components) != expected:
+            raise BadRequest("Invalid _next token")
+        params: dict = {}
+        pk_values = components[1:] if self.sort else components
+        for i, (pk, value) in enumerate(zip(self.pks, pk_values)):
+            params[f"p{i}"] = self.typed(pk, value)
+        pk_after = compound_keys_after_sql(self.pks)
+        if not self.sort:
+            return pk_after, params
+        column = quote(self.sort)
+        sort_value = components[0]
+        if sort_value == NULL_TOKEN:
+            if self.sort_desc:
+                return f"{column} is null and {pk_after}", params
+            return f"{column} is not null or ({column} is null and {pk_after})", params
+        # Compare with the stored value of the row named by the token, so the value's
+        # type (integer, real, text) is exact; fall back to the token's text if that row
+        # has gone.
+        pk_match = " and ".join(
+            f"{'rowid' if pk == 'rowid' else quote(pk)} = :p{i}"
+            for i, pk in enumerate(self.pks)
+        )
+        params["sort_value"] = self.typed(self.sort, sort_value)
+        value_sql = (
+            f"coalesce((select {column} {self.from_sql} where {pk_match}), :sort_value)"
+        )
+        if self.sort_desc:
+            return (
+                f"{column} < {value_sql} or {column} is null"
+                f" or ({column} = {value_sql} and {pk_after})"
+            ), params
+        return (
+            f"{column} > {value_sql} or ({column} = {value_sql} and {pk_after})"
+        ), params
+
+    def typed(self, column: str, value: str) -> Any:
+        """A token's text as the type SQLite would store in `column`.
+
+        Columns with a declared type convert text themselves when compared (type
+        affinity); only untyped columns (and rowid) need the number guessed back.
+        """
+        declared = "INTEGER" if column == "rowid" else self.column_types.get(column, "")
+        if declared.strip() and "INT" not in declared.upper():
+            return value
+        try:
+            return int(value)
+        except ValueError:
+            pass
+        if not declared.strip():
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        return value
+
+    def next_token_for(self, last_row: Any, offset: int) -> str:
+        """The `_next` token of the page ending with `last_row`.
+
+        :param offset: rows already skipped plus this page's size (views only)
+        """
+        if self.is_view:
+            return str(offset)
+        pk_token = path_from_row_pks(last_row, self.pks, self.use_rowid)
+        if not self.sort:
+            return pk_token
+        value = last_row[self.sort]
+        if value is None:
+            return f"{NULL_TOKEN},{pk_token}"
+        if isinstance(value, bytes):
+            value = value.hex()
+        return f"{tilde_encode(str(value))},{pk_token}"
