@@ -37,6 +37,7 @@ from .internal.store import (
 from . import permissions as permissions_engine
 from .permissions import _UNSET
 from .plugins import pm, load_plugins_dir
+from .renderer import collect_renderers
 from .settings import (  # noqa: F401 - re-exported
     DEFAULT_SETTINGS,
     OBSOLETE_SETTINGS,
@@ -201,7 +202,7 @@ class Datasette:
         self._catalog = Catalog(internal_db)
 
         self.permissions: dict = {}
-        self.renderers: dict = {}
+        self.renderers = collect_renderers(self)
         self._permission_checks: deque = deque(maxlen=200)
         self._root_token = secrets.token_hex(32)
         self._startup_invoked = False
@@ -363,6 +364,34 @@ class Datasette:
         if plugin_config is not None:
             plugin_config = resolve_env_secrets(plugin_config, os.environ)
         return plugin_config
+
+    async def get_canned_queries(self, database_name: str, actor: Optional[dict]) -> dict:
+        """Canned queries of a database: metadata `queries` updated by `canned_queries` hooks."""
+        queries = dict(self.metadata("queries", database=database_name, fallback=False) or {})
+        for more in pm.hook.canned_queries(
+            datasette=self, database=database_name, actor=actor
+        ):
+            more = await await_me_maybe(more)
+            if more:
+                queries.update(more)
+        normalised = {}
+        for name, query in queries.items():
+            query = {"sql": query} if isinstance(query, str) else dict(query)
+            query["name"] = name
+            normalised[name] = query
+        return normalised
+
+    async def get_canned_query(
+        self, database_name: str, query_name: str, actor: Optional[dict]
+    ) -> Optional[dict]:
+        """One canned query's definition, or None."""
+        return (await self.get_canned_queries(database_name, actor)).get(query_name)
+
+    def add_message(self, request: Any, message: str, type: int = INFO) -> None:
+        """Queue a flash message; it is sent as the signed `ds_messages` cookie."""
+        if not hasattr(request, "_messages"):
+            request._messages = []
+        request._messages.append((message, type))
 
     # -- connections and startup -----------------------------------------------------------
 

@@ -19,9 +19,13 @@ import pluggy
 from . import hookspecs
 
 DEFAULT_PLUGINS = (
+    "datasette.facets",
+    "datasette.filters",
     "datasette.sql_functions",
     "datasette.actor_auth_cookie",
     "datasette.default_permissions",
+    "datasette.default_magic_parameters",
+    "datasette.blob_renderer",
     "datasette.handle_exception",
     "datasette.forbidden",
 )

@@ -66,3 +66,18 @@ def newline_delimited(
         add_cors_headers(headers)
     text = "\n".join(json_dumps(item) for item in objects)
     return Response(text, content_type="text/plain; charset=utf-8", headers=headers)
+
+
+def collect_renderers(datasette: Any) -> dict:
+    """`{extension: (render, can_render)}` from every plugin, later ones replacing earlier."""
+    from .plugins import pm
+
+    renderers: dict = {}
+    for hook_result in pm.hook.register_output_renderer(datasette=datasette):
+        items = hook_result if isinstance(hook_result, list) else [hook_result]
+        for item in items:
+            if not item:
+                continue
+            render = item.get("render") or item.get("callback")
+            renderers[item["extension"]] = (render, item.get("can_render") or (lambda: True))
+    return renderers

@@ -53,6 +53,7 @@ class DatasetteRouter:
                 request = Request(route_scope, receive)
                 response = await view(request, send)
                 if response is not None:
+                    self._write_messages(request, response)
                     await response.asgi_send(send)
                 return
             raise NotFound("404")
@@ -62,6 +63,14 @@ class DatasetteRouter:
             await self.handle_forbidden(request, send, exception)
         except Exception as exception:
             await self.handle_exception(request, send, exception)
+
+    def _write_messages(self, request: Request, response: Response) -> None:
+        """Send messages queued with `datasette.add_message` as the `ds_messages` cookie."""
+        messages = getattr(request, "_messages", None)
+        if messages and hasattr(response, "set_cookie"):
+            response.set_cookie(
+                "ds_messages", self.ds.sign([list(m) for m in messages], "messages")
+            )
 
     async def _actor(self, request: Request) -> Optional[dict]:
         for candidate in pm.hook.actor_from_request(datasette=self.ds, request=request):

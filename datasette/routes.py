@@ -15,7 +15,10 @@ from .utils.asgi import Response
 from .views.base import View
 from .views.database import DatabaseView
 from .views.index import IndexView
+from .views.download import DatabaseDownload
+from .views.row import RowView
 from .views.special import JsonDataView
+from .views.table import TableView
 
 
 def wrap_view(view_fn_or_class: Any, datasette: Any) -> Callable:
@@ -118,8 +121,17 @@ def build_routes(datasette: Any) -> list:
         json_page("actor", datasette._actor, needs_request=True),
         r"/-/actor(\.(?P<format>json))?$",
     )
+    add(wrap_view(DatabaseDownload(), datasette), r"/(?P<database>[^\/\.]+)\.db$")
     add(
         wrap_view(DatabaseView(), datasette),
         r"/(?P<database>[^\/\.]+)(\.(?P<format>\w+))?$",
+    )
+    add(
+        wrap_view(TableView(), datasette),
+        r"/(?P<database>[^\/\.]+)/(?P<table>[^\/\.]+)(\.(?P<format>\w+))?$",
+    )
+    add(
+        wrap_view(RowView(), datasette),
+        r"/(?P<database>[^\/\.]+)/(?P<table>[^/]+?)/(?P<pks>[^/]+?)(\.(?P<format>\w+))?$",
     )
     return [(re.compile(pattern) if isinstance(pattern, str) else pattern, view) for pattern, view in routes]

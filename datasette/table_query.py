@@ -113,7 +113,10 @@ class TableQuery:
         params: dict = {}
         pk_values = components[1:] if self.sort else components
         for i, (pk, value) in enumerate(zip(self.pks, pk_values)):
-            params[f"p{i}"] = self.typed(pk, value)
+            typed = self.typed(pk, value)
+            if isinstance(typed, str) and self._integer_key(pk):
+                raise BadRequest("Invalid _next token")
+            params[f"p{i}"] = typed
         pk_after = compound_keys_after_sql(self.pks)
         if not self.sort:
             return pk_after, params
@@ -142,6 +145,12 @@ class TableQuery:
         return (
             f"{column} > {value_sql} or ({column} = {value_sql} and {pk_after})"
         ), params
+
+    def _integer_key(self, column: str) -> bool:
+        """Rowid and INTEGER PRIMARY KEY columns only ever hold integers."""
+        if column == "rowid":
+            return True
+        return len(self.pks) == 1 and self.column_types.get(column, "").upper() == "INTEGER"
 
     def typed(self, column: str, value: str) -> Any:
         """A token's text as the type SQLite would store in `column`.

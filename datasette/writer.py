@@ -116,7 +116,7 @@ class WriteThread:
                     continue
                 try:
                     result = task.fn(conn)
-                except Exception as e:
+                except BaseException as e:  # even SystemExit: the caller must hear back
                     self._reply(task, False, e)
                 else:
                     self._reply(task, True, result)

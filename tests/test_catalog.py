@@ -101,6 +101,16 @@ async def test_catalog_filled_at_startup_for_attached_databases_only(make_ds, db
 
 
 @pytest.mark.asyncio
+async def test_immutable_database_in_catalog(make_ds, db_path):
+    ds = make_ds(immutables=[str(db_path)])
+    await ds.invoke_startup()
+    assert await rows(ds, "select database_name, path, is_memory from catalog_databases") == [
+        ("sample", str(db_path), 0)
+    ]
+    assert await catalog_table_names(ds, "sample") == {"authors", "books", "tags"}
+
+
+@pytest.mark.asyncio
 async def test_catalog_databases_row(started, db_path):
     conn = stdlib_sqlite3.connect(str(db_path))
     version = conn.execute("PRAGMA schema_version").fetchone()[0]
@@ -325,7 +335,11 @@ async def test_catalog_rebuilt_on_start_drops_stale_databases(make_ds, db_path, 
 
 
 @pytest.mark.asyncio
-async def test_refresh_is_atomic_per_database(started):
+@pytest.mark.parametrize("internal_file", [False, True], ids=["default", "file"])
+async def test_refresh_is_atomic_per_database(make_ds, db_path, tmp_path, internal_file):
+    kwargs = {"internal": str(tmp_path / "internal.db")} if internal_file else {}
+    started = make_ds([db_path], **kwargs)
+    await started.invoke_startup()
     db = started.get_database("sample")
     internal = started.get_internal_database()
     count_sql = "select count(*) from catalog_columns where database_name = ?"

@@ -28,6 +28,15 @@ def run(args):
     return result
 
 
+def make_small_db(path):
+    conn = sqlite3.connect(str(path))
+    conn.execute("create table t (x)")
+    conn.execute("insert into t values (1)")
+    conn.commit()
+    conn.close()
+    return path
+
+
 def error_lines(result):
     return [line for line in result.output.splitlines() if line.startswith("Error:")]
 
@@ -271,6 +280,14 @@ def test_crossdb(db_path, tmp_path):
     assert [d["name"] for d in json.loads(databases.stdout)] == ["_memory", "sample", "other"]
 
 
+def test_crossdb_warns_beyond_ten_databases(tmp_path):
+    files = [make_small_db(tmp_path / f"db{i}.db") for i in range(11)]
+    result = run(["--crossdb", *files, "--get", "/_memory.json?sql=select+count(*)+from+[db0].t"])
+    assert result.exit_code == 0, result.output
+    assert "Warning: --crossdb only works with the first 10 attached databases" in result.stderr
+    assert json.loads(result.stdout)["rows"] == [{"count(*)": 1}]
+
+
 def test_without_crossdb_there_is_no_attachment(db_path):
     result = run(
         ["--memory", db_path, "--get", "/_memory.json?sql=select+count(*)+from+[sample].books"]
@@ -310,6 +327,28 @@ def test_immutable_option(db_path):
     (database,) = json.loads(result.stdout)
     assert database["is_mutable"] is False
     assert len(database["hash"]) == 64
+
+
+def test_immutable_must_exist(tmp_path):
+    missing = tmp_path / "nope.db"
+    result = run(["-i", missing, "--get", "/"])
+    assert result.exit_code == 2
+    assert error_lines(result) == [
+        f"Error: Invalid value for '-i' / '--immutable': Path '{missing}' does not exist."
+    ]
+
+
+def test_static_option_errors(db_path, tmp_path):
+    bad_format = run([db_path, "--static", "foo", "--get", "/"])
+    bad_dir = run([db_path, "--static", f"foo:{tmp_path / 'nope'}", "--get", "/"])
+    assert bad_format.exit_code == 2
+    assert error_lines(bad_format) == [
+        """Error: Invalid value for '--static': "foo" should be of format mountpoint:directory"""
+    ]
+    assert bad_dir.exit_code == 2
+    assert error_lines(bad_dir) == [
+        f"Error: Invalid value for '--static': foo:{tmp_path / 'nope'} is not a valid directory path"
+    ]
 
 
 # -- serve.callback(..., return_instance=True) ----------------------------------------------

@@ -6,25 +6,12 @@ import inspect
 
 import pytest
 
+# Names owned by later work: strict xfail, so the mark must go once they land.
 LATER = {
-    ("datasette.facets", name): "later issue: facets (datasette.facets) not implemented yet"
-    for name in ("Facet", "ColumnFacet", "ArrayFacet", "DateFacet")
+    ("datasette.default_permissions", "restrictions_allow_action"): (
+        "later issue: token restrictions (restrictions_allow_action) not implemented yet"
+    ),
 }
-LATER.update(
-    {
-        ("datasette.filters", name): "later issue: filters (datasette.filters) not implemented yet"
-        for name in (
-            "Filters",
-            "FilterArguments",
-            "through_filters",
-            "where_filters",
-            "search_filters",
-        )
-    }
-)
-LATER[("datasette.default_permissions", "restrictions_allow_action")] = (
-    "later issue: token restrictions (restrictions_allow_action) not implemented yet"
-)
 
 # internals.md §1.12, plus (last entry) "via utils.X every other name in 1.5".
 CONTRACT = {

@@ -508,6 +508,17 @@ async def test_hidden_table_names_from_metadata(make_ds, db_path):
 
 
 @pytest.mark.asyncio
+async def test_hidden_table_names_prefix_of_hidden_table(make_ds, db_path):
+    add_sql(db_path, "CREATE TABLE tags_archive (x);")
+    ds = make_ds(
+        [db_path],
+        metadata={"databases": {"sample": {"tables": {"tags": {"hidden": True}}}}},
+    )
+    hidden = await ds.get_database("sample").hidden_table_names()
+    assert sorted(hidden) == ["tags", "tags_archive"]
+
+
+@pytest.mark.asyncio
 async def test_hidden_table_names_plain_database(make_ds, db_path):
     assert await make_ds([db_path]).get_database("sample").hidden_table_names() == []
 

@@ -157,6 +157,17 @@ async def test_write_to_immutable_database_raises(make_ds, db_path):
         )
 
 
+@pytest.mark.asyncio
+async def test_mutable_size_follows_the_file(make_ds, db_path):
+    db = make_ds([db_path]).get_database("sample")
+    before = db.size
+    await db.execute_write_many(
+        "insert into authors (name) values (?)", ([("x" * 1000)] for _ in range(200))
+    )
+    assert db.size > before
+    assert db.size == db_path.stat().st_size
+
+
 # -- one write thread per database ------------------------------------------------------
 
 

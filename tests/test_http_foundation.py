@@ -456,6 +456,22 @@ def test_post_to_json_page_is_405_json(make_ds, serve_ds):
     assert html.text == "Method not allowed"
 
 
+def test_405_is_json_for_json_requests(make_ds, serve_ds, db_path):
+    ds = make_ds([str(db_path)])
+    with serve_ds(ds) as server:
+        response = httpx.post(
+            server.url + "/-/settings",
+            content=b"{}",
+            headers={"content-type": "application/json"},
+            timeout=60,
+        )
+        database = httpx.post(server.url + "/sample.json", timeout=60)
+    assert response.status_code == 405
+    assert response.json() == {"ok": False, "error": "Method not allowed"}
+    assert database.status_code == 405
+    assert database.json() == {"ok": False, "error": "Method not allowed"}
+
+
 def test_options_request(make_ds, serve_ds, db_path):
     ds = make_ds([str(db_path)])
     with serve_ds(ds) as server:

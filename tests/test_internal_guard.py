@@ -156,6 +156,7 @@ def test_add_database_refuses_own_internal_file(tmp_path, make_ds, db_path):
 
 @pytest.mark.xfail(
     strict=True,
+    raises=pytest.fail.Exception,
     reason="add_database() only compares against an --internal path; with the default "
     "temporary internal database and unsafe_allow_internal=True the instance's own "
     "internal file is attached and appears in datasette.databases",

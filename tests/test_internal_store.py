@@ -426,6 +426,7 @@ def test_second_instance_on_same_file_is_refused_until_closed(tmp_path):
 
 @pytest.mark.xfail(
     strict=True,
+    raises=pytest.fail.Exception,
     reason="lock.py locks `<path as given>.lock` (abspath, not realpath), so another "
     "spelling of the same file takes a different lock file",
 )

@@ -7,11 +7,15 @@ catalog never sees a database half-refreshed. Databases no longer attached lose 
 
 from __future__ import annotations
 
+import itertools
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
 from ..utils.schema import table_column_details
 from ..utils.sqlite import sqlite3
+
+logger = logging.getLogger("datasette.internal")
 
 CATALOG_TABLES = (
     "catalog_databases",
@@ -185,6 +189,11 @@ class Catalog:
         self.internal_db = internal_db
         # database name -> (database object token, schema version written)
         self._written: dict = {}
+        # Snapshots are numbered when read; a write of an older snapshot than the one
+        # already written is skipped, so overlapping refreshes never leave stale rows.
+        # Only the internal write thread reads and updates `_latest_written`.
+        self._sequence = itertools.count(1)
+        self._latest_written: dict = {}
 
     async def refresh(self, databases: dict) -> None:
         """Bring the catalog up to date with `databases` (name -> Database)."""
@@ -198,7 +207,11 @@ class Catalog:
                 continue
             stale.append((name, db))
         for name, db in stale:
-            await self.refresh_database(name, db)
+            try:
+                await self.refresh_database(name, db)
+            except Exception as e:
+                # One unreadable database must not stop the others (or start-up).
+                logger.error("Could not refresh the catalog of database %s: %s", name, e)
         gone = [name for name in self._written if name not in databases]
         if gone or not self._written:
             attached = list(databases)
@@ -211,10 +224,16 @@ class Catalog:
     async def refresh_database(self, name: str, db: Any) -> None:
         """Re-read one database's schema and replace its catalog rows."""
         path = None if db.is_memory or not db.path else str(db.path)
+        sequence = next(self._sequence)
         snapshot = await db.execute_fn(
             lambda conn: read_snapshot(conn, name, path, db.is_memory)
         )
-        await self.internal_db.execute_write_fn(
-            lambda conn: write_snapshot(conn, snapshot)
-        )
+
+        def write(conn: Any) -> None:
+            if self._latest_written.get(name, 0) > sequence:
+                return
+            write_snapshot(conn, snapshot)
+            self._latest_written[name] = sequence
+
+        await self.internal_db.execute_write_fn(write)
         self._written[name] = (db._token, snapshot.schema_version)

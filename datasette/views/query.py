@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import urllib.parse
 from typing import Any, Optional
 
 from markupsafe import escape
 
-from ..exceptions import BadRequest, DatasetteError, InvalidSql, NotFound, QueryInterrupted
+from ..exceptions import (
+    BadRequest,
+    DatasetteError,
+    Forbidden,
+    InvalidSql,
+    NotFound,
+    QueryInterrupted,
+)
 from ..renderer import json_response, newline_delimited, rows_as_arrays, rows_as_objects
-from ..utils import derive_named_parameters, validate_sql_select
+from ..utils import await_me_maybe, derive_named_parameters, validate_sql_select
 from ..utils.asgi import Response
 from ..utils.sqlite import sqlite3
 from .special import show_json_page
@@ -68,8 +77,8 @@ def json_query_response(
 async def run_query_view(
     datasette: Any, request: Any, db: Any, sql: str, format: Optional[str]
 ) -> Response:
-    """Validate, run and render `sql` against `db` as JSON or a simple HTML page."""
-    if format not in (None, "json"):
+    """Validate, run and render `sql` against `db` as JSON, CSV, a renderer or HTML."""
+    if format not in (None, "json", "csv") and format not in datasette.renderers:
         raise NotFound(f"Invalid format: {format}")
     try:
         validate_sql_select(sql)
@@ -104,6 +113,26 @@ async def run_query_view(
         return json_query_response(
             datasette, request, results.columns, results.rows, results.truncated
         )
+    if format == "csv":
+        from .csv import query_csv
+
+        return await query_csv(datasette, request, db, results)
+    if format is not None:
+        from .renderers import render_output
+
+        return await render_output(
+            datasette,
+            request,
+            format,
+            columns=results.columns,
+            rows=results.rows,
+            sql=sql,
+            database=db.name,
+            table=None,
+            query_name=None,
+            view_name="database",
+            truncated=results.truncated,
+        )
     data = {
         "database": db.name,
         "sql": sql,
@@ -112,3 +141,172 @@ async def run_query_view(
         "truncated": results.truncated,
     }
     return Response.html(show_json_page(f"{db.name}: {sql}", data))
+
+
+async def resolve_magic_parameters(datasette: Any, request: Any, names: list) -> dict:
+    """Values for `_prefix_rest` parameters from `register_magic_parameters` functions."""
+    from ..plugins import pm
+
+    functions: dict = {}
+    for pairs in pm.hook.register_magic_parameters(datasette=datasette):
+        for prefix, fn in pairs or []:
+            functions[prefix] = fn
+    values: dict = {}
+    for name in names:
+        if not name.startswith("_") or name.count("_") < 2:
+            continue
+        prefix, _, rest = name[1:].partition("_")
+        fn = functions.get(prefix)
+        if fn is None:
+            continue
+        try:
+            values[name] = await await_me_maybe(fn(rest, request))
+        except KeyError:
+            continue
+    return values
+
+
+async def canned_query_params(datasette: Any, request: Any, db: Any, canned: dict, supplied: dict) -> dict:
+    """Parameters for a canned query: named ones from `supplied`, magic ones resolved."""
+    names = canned.get("params") or await derive_named_parameters(db, canned["sql"])
+    params = {name: supplied.get(name, "") for name in names if not name.startswith("_")}
+    params.update(await resolve_magic_parameters(datasette, request, names))
+    return params
+
+
+async def ensure_canned_query_visible(datasette: Any, request: Any, db: Any, canned: dict) -> bool:
+    """Raise `Forbidden` unless the actor may view the query; returns whether it is private."""
+    visible, private = await datasette.check_visibility(
+        request.actor,
+        permissions=[
+            ("view-query", (db.name, canned["name"])),
+            ("view-database", db.name),
+            "view-instance",
+        ],
+    )
+    if not visible:
+        raise Forbidden("You do not have permission to view this query")
+    return private
+
+
+async def canned_query_view(
+    datasette: Any, request: Any, db: Any, canned: dict, format: Optional[str]
+) -> Response:
+    """GET of a canned query: run a read query; a writable one is not run on GET."""
+    await ensure_canned_query_visible(datasette, request, db, canned)
+    if format not in (None, "json", "csv") and format not in datasette.renderers:
+        raise NotFound(f"Invalid format: {format}")
+    if canned.get("write"):
+        if format == "json":
+            return json_response(datasette, {"ok": True, "rows": [], "truncated": False})
+        return Response.html(
+            show_json_page(f"{db.name}: {canned['name']}", {"query": canned, "write": True})
+        )
+    params = await canned_query_params(
+        datasette, request, db, canned, {k: request.args.get(k) for k in request.args}
+    )
+    try:
+        results = await db.execute(
+            canned["sql"], params, truncate=True, custom_time_limit=parse_timelimit(request)
+        )
+    except QueryInterrupted:
+        raise DatasetteError(
+            interrupted_message(canned["sql"]),
+            title="SQL Interrupted",
+            status=400,
+            message_is_html=True,
+        )
+    except sqlite3.Error as e:
+        if format == "json":
+            return json_response(
+                datasette,
+                {"ok": False, "rows": [], "error": str(e), "truncated": False},
+                status=400,
+            )
+        raise BadRequest(str(e))
+    if format == "csv":
+        from .csv import query_csv
+
+        return await query_csv(datasette, request, db, results, name=canned["name"])
+    if format == "json":
+        return json_query_response(
+            datasette, request, results.columns, results.rows, results.truncated
+        )
+    if format is not None:
+        from .renderers import render_output
+
+        return await render_output(
+            datasette,
+            request,
+            format,
+            columns=results.columns,
+            rows=results.rows,
+            sql=canned["sql"],
+            database=db.name,
+            table=None,
+            query_name=canned["name"],
+            view_name="database",
+            truncated=results.truncated,
+        )
+    data = {
+        "database": db.name,
+        "query": canned,
+        "columns": results.columns,
+        "rows": [list(row) for row in results.rows],
+        "truncated": results.truncated,
+    }
+    return Response.html(show_json_page(f"{db.name}: {canned['name']}", data))
+
+
+async def canned_query_write(datasette: Any, request: Any, db: Any, canned: dict) -> Response:
+    """POST to a writable canned query: check access, bind the body, write, report."""
+    await ensure_canned_query_visible(datasette, request, db, canned)
+    if not canned.get("write"):
+        return Response.text("Method not allowed", status=405)
+    if not db.is_mutable:
+        raise Forbidden("Database is immutable")
+    body = (await request.post_body()).decode("utf-8", "replace")
+    stripped = body.strip()
+    if stripped.startswith("{") and stripped.endswith("}"):
+        try:
+            supplied = {k: str(v) for k, v in json.loads(stripped).items()}
+        except (ValueError, AttributeError):
+            raise BadRequest("Invalid JSON body")
+    else:
+        supplied = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
+    supplied.pop("csrftoken", None)
+    wants_json = (
+        request.headers.get("accept") == "application/json"
+        or bool(request.args.get("_json"))
+        or bool(supplied.pop("_json", None))
+    )
+    params = await canned_query_params(datasette, request, db, canned, supplied)
+    ok = True
+    redirect = None
+    try:
+        cursor = await db.execute_write(canned["sql"], params)
+        if canned.get("on_success_message_sql"):
+            try:
+                message_result = await db.execute(canned["on_success_message_sql"], params)
+                message = str(message_result.first()[0]) if message_result.first() else ""
+                message_type = datasette.INFO
+            except Exception as e:
+                message = f"Error running on_success_message_sql: {e}"
+                message_type = datasette.ERROR
+        elif canned.get("on_success_message"):
+            message = canned["on_success_message"]
+            message_type = datasette.INFO
+        else:
+            count = cursor.rowcount
+            message = "Query executed, {} row{} affected".format(count, "" if count == 1 else "s")
+            message_type = datasette.INFO
+        redirect = canned.get("on_success_redirect")
+    except Exception as e:
+        ok = False
+        message = canned.get("on_error_message") or str(e)
+        message_type = datasette.ERROR
+        redirect = canned.get("on_error_redirect")
+    if wants_json:
+        return json_response(datasette, {"ok": ok, "message": message, "redirect": redirect})
+    datasette.add_message(request, message, message_type)
+    return Response.redirect(redirect or datasette.urls.path(request.path))

@@ -1,0 +1,527 @@
+"""Side-by-side benchmark of this server against upstream Datasette 1.0a7.
+
+Both servers run as subprocesses on free loopback ports, serving the same generated data
+(`make_data.py`) with the same flags, and are measured by the same load generator
+(`loadgen.py`). Runs alternate: ours, upstream, ours, upstream, ... for `--rounds` rounds.
+Each round, for each server: time a start with the 20 `many/*.db` databases, then start it
+on `big.db`, warm up, and load every scenario in turn.
+
+Prints one line per measurement and a final table of median requests/s per scenario and
+the ratio ours/upstream (for startup: median seconds and upstream/ours, so >1 always
+means ours is faster). `--save` also writes `benchmarks/results/latest.json`.
+
+    bash benchmarks/setup_upstream.sh      # once: upstream 1.0a7 into benchmarks/.venv-upstream
+    python benchmarks/compare.py [--rounds 3] [--requests 400] [--concurrency 8] [--save]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+import httpx
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import loadgen  # noqa: E402
+import make_data  # noqa: E402
+
+UPSTREAM_VERSION = "1.0a7"
+UPSTREAM_DATASETTE = os.path.join(HERE, ".venv-upstream", "bin", "datasette")
+RESULTS_PATH = os.path.join(HERE, "results", "latest.json")
+HOST = "127.0.0.1"
+SERVE_FLAGS: tuple[str, ...] = (
+    "--setting", "sql_time_limit_ms", "10000",
+    "--setting", "facet_time_limit_ms", "10000",
+    "--setting", "num_sql_threads", "3",
+)
+STARTUP_SCENARIO = "startup_20dbs"
+SIDES: tuple[str, ...] = ("ours", "upstream")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A throughput scenario: paths loaded in turn, and the ratio ours/upstream aimed for."""
+
+    name: str
+    paths: tuple[str, ...]
+    goal: float
+
+
+@dataclass(frozen=True)
+class Side:
+    """How to start one server: the command before `serve`, its working dir and env."""
+
+    name: str
+    command: tuple[str, ...]
+    cwd: str
+    env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Settings:
+    rounds: int
+    requests: int
+    concurrency: int
+    warmup: int
+    time_limit: float
+    startup_timeout: float
+    data_dir: str
+    rows: int
+    only: tuple[str, ...]
+
+
+@dataclass
+class Outcome:
+    """One side's measurements of one scenario across rounds."""
+
+    runs: list[dict] = field(default_factory=list)
+
+    def values(self, key: str) -> list:
+        return [run[key] for run in self.runs if key in run]
+
+    def unsupported_status(self) -> int | None:
+        statuses = [run["unsupported_status"] for run in self.runs if "unsupported_status" in run]
+        return statuses[0] if statuses else None
+
+
+class ServerStartError(RuntimeError):
+    """A server exited or did not answer /-/versions.json in time."""
+
+
+def scenarios(rows: int) -> tuple[Scenario, ...]:
+    """The throughput scenarios, with row ids and the deep token scaled to the row count."""
+    row_ids = [1 + (n % rows) for n in (123456, 234567, 345678, 456789, 567890, 678901)]
+    deep = max(1, rows * 9 // 10)
+    sql = "select id, title, price from items where category_id = :c order by id limit 50"
+    return (
+        Scenario("table_json", ("/big/items.json",), 2.0),
+        Scenario(
+            "filtered_sorted_faceted",
+            ("/big/items.json?state=CA&_sort_desc=price&_facet=category_id&_facet=state",),
+            1.0,
+        ),
+        Scenario(
+            "sql_json",
+            tuple(f"/big.json?sql={quote(sql, safe='')}&c={c}" for c in (7, 13, 21, 34)),
+            1.0,
+        ),
+        Scenario("row_json", tuple(f"/big/items/{i}.json" for i in row_ids), 2.0),
+        Scenario("fts_search", (f"/big/items.json?_search={make_data.SEARCH_WORD}",), 1.0),
+        Scenario("deep_next", (f"/big/items.json?_next={deep}",), 2.0),
+    )
+
+
+def sides() -> tuple[Side, ...]:
+    """Ours runs from this checkout with this interpreter; upstream from its own venv."""
+    ours_env = {**os.environ, "PYTHONPATH": REPO}
+    upstream_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    return (
+        Side("ours", (sys.executable, "-m", "datasette"), REPO, ours_env),
+        Side("upstream", (UPSTREAM_DATASETTE,), HERE, upstream_env),
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_ready(
+    process: subprocess.Popen, base_url: str, timeout: float
+) -> float | None:
+    """Poll /-/versions.json until a 200; seconds from now, or None on timeout or exit."""
+    start = time.perf_counter()
+    deadline = start + timeout
+    with httpx.Client(timeout=2.0, trust_env=False) as client:
+        while time.perf_counter() < deadline:
+            if process.poll() is not None:
+                return None
+            try:
+                if client.get(base_url + "/-/versions.json").status_code == 200:
+                    return time.perf_counter() - start
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.01)
+    return None
+
+
+def log_tail(path: str, lines: int = 15) -> str:
+    try:
+        with open(path, errors="replace") as fp:
+            return "".join(fp.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a server we started, killing it if it does not exit in time."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def running_server(
+    side: Side, files: list[str], log_path: str, startup_timeout: float
+) -> Iterator[tuple[str, float]]:
+    """Start `side` serving `files`; yield (base URL, seconds until it answered)."""
+    port = free_port()
+    base_url = f"http://{HOST}:{port}"
+    argv = [*side.command, "serve", *files, "--host", HOST, "--port", str(port), *SERVE_FLAGS]
+    with open(log_path, "ab") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            argv, cwd=side.cwd, env=side.env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            ready = wait_until_ready(process, base_url, startup_timeout)
+            if ready is None:
+                code = process.poll()
+                why = (
+                    f"exited with code {code} before answering"
+                    if code is not None
+                    else f"did not answer /-/versions.json within {startup_timeout:.0f}s"
+                )
+                raise ServerStartError(f"{side.name} server {why}; log tail:\n{log_tail(log_path)}")
+            yield base_url, time.perf_counter() - started
+        finally:
+            stop(process)
+
+
+def probe(base_url: str, path: str) -> tuple[int, int | None]:
+    """GET one path: (status, number of rows in the JSON body, if it has a rows list)."""
+    with httpx.Client(timeout=60.0, trust_env=False) as client:
+        try:
+            response = client.get(base_url + path)
+        except httpx.HTTPError:
+            return 0, None
+    rows = None
+    if response.status_code == 200:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("rows"), list):
+            rows = len(body["rows"])
+    return response.status_code, rows
+
+
+def measure_scenario(base_url: str, scenario: Scenario, settings: Settings) -> dict:
+    """Probe every path, warm up, then load the scenario. Returns one run's record."""
+    row_counts = []
+    for path in scenario.paths:
+        status, rows = probe(base_url, path)
+        if status != 200:
+            return {"unsupported_status": status, "path": path}
+        row_counts.append(rows)
+    urls = [base_url + path for path in scenario.paths]
+    if settings.warmup:
+        asyncio.run(
+            loadgen.run_load(urls, settings.warmup, settings.concurrency, settings.time_limit)
+        )
+    result = asyncio.run(
+        loadgen.run_load(urls, settings.requests, settings.concurrency, settings.time_limit)
+    )
+    return {**result.to_json(), "rows_in_first_response": row_counts[0]}
+
+
+def measure_startup(side: Side, settings: Settings, log_path: str) -> dict:
+    """Seconds from process start until /-/versions.json answers, serving the 20 DBs."""
+    many = os.path.join(settings.data_dir, "many")
+    files = sorted(os.path.join(many, name) for name in os.listdir(many) if name.endswith(".db"))
+    try:
+        with running_server(side, files, log_path, settings.startup_timeout) as (url, seconds):
+            served = databases_served(url)
+    except ServerStartError as exc:
+        return {"error": str(exc)}
+    return {"seconds": seconds, "databases_served": served}
+
+
+def databases_served(base_url: str) -> int | None:
+    """How many databases /-/databases.json lists, or None if it does not answer."""
+    with httpx.Client(timeout=30.0, trust_env=False) as client:
+        try:
+            response = client.get(base_url + "/-/databases.json")
+        except httpx.HTTPError:
+            return None
+    if response.status_code != 200:
+        return None
+    body = response.json()
+    return len(body) if isinstance(body, list) else None
+
+
+def fmt_rps(outcome: Outcome) -> str:
+    values = outcome.values("requests_per_s")
+    if values:
+        return f"{statistics.median(values):,.1f}"
+    status = outcome.unsupported_status()
+    if status is not None:
+        return f"unsupported (status {status})"
+    return "failed to start" if outcome.values("error") else "n/a"
+
+
+def fmt_ratio(ratio: float | None) -> str:
+    return f"{ratio:.2f}x" if ratio is not None else "-"
+
+
+def median_or_none(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def verdict(ratio: float | None, goal: float) -> str:
+    if ratio is None:
+        return "-"
+    return "met" if ratio >= goal else "MISSED"
+
+
+def summarize(
+    results: dict[str, dict[str, Outcome]], goals: dict[str, float]
+) -> tuple[list[list[str]], dict]:
+    """Rows of the final table, and the JSON summary per scenario."""
+    table: list[list[str]] = []
+    summary: dict = {}
+    for name, by_side in results.items():
+        ours, upstream = by_side["ours"], by_side["upstream"]
+        notes: list[str] = []
+        if name == STARTUP_SCENARIO:
+            ours_m = median_or_none(ours.values("seconds"))
+            up_m = median_or_none(upstream.values("seconds"))
+            ratio = up_m / ours_m if ours_m and up_m else None
+            ours_text = f"{ours_m:.3f} s" if ours_m is not None else "failed"
+            up_text = f"{up_m:.3f} s" if up_m is not None else "failed"
+            served = {s: by_side[s].values("databases_served") for s in SIDES}
+            for side_name, counts in served.items():
+                if counts and min(counts) < 20:
+                    notes.append(f"{side_name} lists {min(counts)} databases")
+        else:
+            ours_m = median_or_none(ours.values("requests_per_s"))
+            up_m = median_or_none(upstream.values("requests_per_s"))
+            ratio = ours_m / up_m if ours_m and up_m else None
+            ours_text, up_text = fmt_rps(ours), fmt_rps(upstream)
+            for side_name in SIDES:
+                errors = sum(sum(run.get("errors", {}).values()) for run in by_side[side_name].runs)
+                if errors:
+                    notes.append(f"{side_name}: {errors} errors")
+            ours_rows = ours.values("rows_in_first_response")
+            up_rows = upstream.values("rows_in_first_response")
+            if ours_rows and up_rows and ours_rows[0] != up_rows[0]:
+                notes.append(f"rows differ: ours {ours_rows[0]}, upstream {up_rows[0]}")
+        goal = goals[name]
+        table.append(
+            [name, ours_text, up_text, fmt_ratio(ratio), f">={goal:g}x {verdict(ratio, goal)}",
+             "; ".join(notes)]
+        )
+        summary[name] = {
+            "ours": {"median": ours_m, "runs": ours.runs},
+            "upstream": {"median": up_m, "runs": upstream.runs},
+            "unit": "seconds" if name == STARTUP_SCENARIO else "requests/s",
+            "ratio": ratio,
+            "ratio_meaning": "upstream/ours" if name == STARTUP_SCENARIO else "ours/upstream",
+            "goal": goal,
+            "notes": notes,
+        }
+    return table, summary
+
+
+def print_table(rows: list[list[str]]) -> None:
+    header = ["scenario", "ours", "upstream", "ratio", "goal", "notes"]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def ensure_upstream() -> None:
+    """Install upstream into benchmarks/.venv-upstream if it is not there yet."""
+    if os.path.exists(UPSTREAM_DATASETTE):
+        return
+    print("upstream venv missing; running benchmarks/setup_upstream.sh", flush=True)
+    subprocess.run(["bash", os.path.join(HERE, "setup_upstream.sh")], check=True, timeout=600)
+
+
+def measure_all(
+    side: Side,
+    big: str,
+    all_scenarios: list[Scenario],
+    settings: Settings,
+    log_path: str,
+    round_number: int,
+    results: dict[str, dict[str, Outcome]],
+) -> None:
+    """Start `side` on big.db and load every scenario, appending to `results`."""
+    with running_server(side, [big], log_path, settings.startup_timeout) as (base_url, _):
+        for scenario in all_scenarios:
+            record = measure_scenario(base_url, scenario, settings)
+            results[scenario.name][side.name].runs.append(record)
+            if "unsupported_status" in record:
+                text = f"unsupported (status {record['unsupported_status']})"
+            else:
+                fields = {k: v for k, v in record.items() if k != "rows_in_first_response"}
+                text = loadgen.LoadResult(**fields).summary()
+            print(f"[round {round_number}] {side.name:8} {scenario.name:24} {text}", flush=True)
+
+
+def run(settings: Settings) -> dict:
+    """Alternate the servers for every round; return the summary."""
+    all_scenarios = [s for s in scenarios(settings.rows) if s.name in settings.only]
+    goals = {s.name: s.goal for s in all_scenarios}
+    do_startup = STARTUP_SCENARIO in settings.only
+    names = ([STARTUP_SCENARIO] if do_startup else []) + [s.name for s in all_scenarios]
+    goals[STARTUP_SCENARIO] = 1.0
+    results: dict[str, dict[str, Outcome]] = {
+        name: {side: Outcome() for side in SIDES} for name in names
+    }
+    big = os.path.join(settings.data_dir, "big.db")
+    with tempfile.TemporaryDirectory(prefix="datasette-bench-") as tmp:
+        for round_number in range(1, settings.rounds + 1):
+            for side in sides():
+                log_path = os.path.join(tmp, f"{side.name}.log")
+                if do_startup:
+                    record = measure_startup(side, settings, log_path)
+                    results[STARTUP_SCENARIO][side.name].runs.append(record)
+                    if "seconds" in record:
+                        text = (
+                            f"{record['seconds']:.3f} s "
+                            f"({record['databases_served']} databases listed)"
+                        )
+                    else:
+                        text = f"failed: {record['error']}"
+                    print(
+                        f"[round {round_number}] {side.name:8} {STARTUP_SCENARIO:24} {text}",
+                        flush=True,
+                    )
+                if not all_scenarios:
+                    continue
+                try:
+                    measure_all(side, big, all_scenarios, settings, log_path, round_number, results)
+                except ServerStartError as exc:
+                    print(f"[round {round_number}] {side.name:8} failed to start: {exc}", flush=True)
+                    for scenario in all_scenarios:
+                        results[scenario.name][side.name].runs.append({"error": "did not start"})
+    table, summary = summarize(results, goals)
+    print()
+    print_table(table)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    choices = [STARTUP_SCENARIO, *(s.name for s in scenarios(make_data.DEFAULT_ROWS))]
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    parser.add_argument(
+        "--requests", type=int, default=loadgen.DEFAULT_REQUESTS,
+        help="requests per scenario per run (default %(default)s)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=loadgen.DEFAULT_CONCURRENCY,
+        help="concurrent connections (default %(default)s)",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=20, help="unmeasured requests before each scenario"
+    )
+    parser.add_argument(
+        "--time-limit", type=float, default=60.0,
+        help="seconds at most per load run (default %(default)s)",
+    )
+    parser.add_argument(
+        "--startup-timeout", type=float, default=120.0,
+        help="seconds to wait for a server to answer (default %(default)s)",
+    )
+    parser.add_argument("--data-dir", default=make_data.DEFAULT_OUT)
+    parser.add_argument(
+        "--rows", type=int, default=make_data.DEFAULT_ROWS, help="rows in big.db items"
+    )
+    parser.add_argument(
+        "--scenario", action="append", choices=choices,
+        help="run only this scenario (repeatable; default all)",
+    )
+    parser.add_argument("--save", action="store_true", help=f"write {RESULTS_PATH}")
+    parser.add_argument(
+        "--check", action="store_true",
+        help="exit 1 if any scenario misses its goal or is unsupported by ours",
+    )
+    args = parser.parse_args(argv)
+    if args.rounds < 1 or args.requests < 1 or args.concurrency < 1:
+        parser.error("--rounds, --requests and --concurrency must be at least 1")
+
+    ensure_upstream()
+    started = time.perf_counter()
+    if make_data.generate(args.data_dir, args.rows):
+        print(f"generated data in {args.data_dir} in {time.perf_counter() - started:.1f}s")
+    settings = Settings(
+        rounds=args.rounds,
+        requests=args.requests,
+        concurrency=args.concurrency,
+        warmup=args.warmup,
+        time_limit=args.time_limit,
+        startup_timeout=args.startup_timeout,
+        data_dir=args.data_dir,
+        rows=args.rows,
+        only=tuple(args.scenario or choices),
+    )
+    print(
+        f"comparing ours ({sys.executable} -m datasette) with upstream {UPSTREAM_VERSION}: "
+        f"{settings.rounds} rounds, {settings.requests} requests x {settings.concurrency} "
+        f"connections per scenario",
+        flush=True,
+    )
+    summary = run(settings)
+    if args.save:
+        os.makedirs(os.path.dirname(RESULTS_PATH), exist_ok=True)
+        document = {
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "machine": {
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+            },
+            "settings": {k: v for k, v in asdict(settings).items() if k != "data_dir"},
+            "serve_flags": list(SERVE_FLAGS),
+            "upstream_version": UPSTREAM_VERSION,
+            "scenarios": summary,
+        }
+        with open(RESULTS_PATH, "w") as fp:
+            json.dump(document, fp, indent=2)
+            fp.write("\n")
+        print(f"\nwrote {RESULTS_PATH}")
+    if args.check:
+        missed = [
+            name for name, item in summary.items()
+            if item["ratio"] is None or item["ratio"] < item["goal"]
+        ]
+        if missed:
+            print(f"goals missed or not measurable: {', '.join(missed)}")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
