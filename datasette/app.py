@@ -153,7 +153,9 @@ class Datasette:
         for key in config_settings:
             if key not in DEFAULT_SETTINGS:
                 raise StartupError(f"Invalid setting '{key}' in datasette.json")
-        self._settings = dict(DEFAULT_SETTINGS, **config_settings, **(settings or {}))
+        self._settings = dict(DEFAULT_SETTINGS)
+        self._settings.update(config_settings)
+        self._settings.update(settings or {})
 
         self.sqlite_extensions = list(sqlite_extensions or [])
         if template_dir is None and config_dir and (config_dir / "templates").is_dir():
@@ -235,7 +237,7 @@ class Datasette:
         A database file marked as an internal database is refused (see internal-db.md).
         """
         if db.path and not db.is_memory and getattr(self, "_internal_store", None):
-            check_not_internal_path(self._internal_path, [db.path])
+            check_not_internal_path(self._internal_store.path, [db.path])
             warning = ensure_not_internal_file(str(db.path), self._unsafe_allow_internal)
             if warning and warning not in self.startup_warnings:
                 self.startup_warnings.append(warning)

@@ -8,9 +8,11 @@ tests patch them.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import pathlib
+import shutil
 import socket
 import sys
 import tempfile
@@ -321,6 +323,7 @@ def serve(
         from .demo import write_demo_file
 
         demo_dir = tempfile.mkdtemp(prefix="datasette-demo-")
+        atexit.register(shutil.rmtree, demo_dir, True)
         files = files + (str(write_demo_file(os.path.join(demo_dir, "demo.db"))),)
 
     extensions = []

@@ -67,12 +67,15 @@ def wrap_view(view_fn_or_class: Any, datasette: Any) -> Callable:
 
 
 def permanent_redirect(
-    path: str, forward_query_string: bool = False, forward_rest: bool = False
+    path: str,
+    forward_query_string: bool = False,
+    forward_rest: bool = False,
+    datasette: Any = None,
 ) -> Callable:
-    """A view answering 301 to `path` (optionally keeping the query string / rest)."""
+    """A view answering 301 to `path` under `base_url` (optionally keeping query / rest)."""
 
     async def view(request: Any, send: Any) -> Response:
-        target = path
+        target = datasette.urls.path(path) if datasette is not None else path
         if forward_rest:
             target += request.url_vars.get("rest", "")
         if forward_query_string and request.query_string:
@@ -100,7 +103,9 @@ def build_routes(datasette: Any) -> list:
 
     add(wrap_view(IndexView(), datasette), r"/(\.(?P<format>jsono?))?$")
     add(
-        permanent_redirect("/_memory", forward_query_string=True, forward_rest=True),
+        permanent_redirect(
+            "/_memory", forward_query_string=True, forward_rest=True, datasette=datasette
+        ),
         r"/:memory:(?P<rest>.*)$",
     )
     add(json_page("metadata", datasette.metadata), r"/-/metadata(\.(?P<format>json))?$")
@@ -110,8 +115,8 @@ def build_routes(datasette: Any) -> list:
         r"/-/plugins(\.(?P<format>json))?$",
     )
     add(json_page("settings", datasette.settings_dict), r"/-/settings(\.(?P<format>json))?$")
-    add(permanent_redirect("/-/settings.json"), r"/-/config\.json")
-    add(permanent_redirect("/-/settings"), r"/-/config")
+    add(permanent_redirect("/-/settings.json", datasette=datasette), r"/-/config\.json")
+    add(permanent_redirect("/-/settings", datasette=datasette), r"/-/config")
     add(json_page("threads", datasette._threads), r"/-/threads(\.(?P<format>json))?$")
     add(
         json_page("databases", datasette._connected_databases),

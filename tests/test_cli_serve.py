@@ -5,6 +5,7 @@ Every invocation uses `--get PATH`, `--help-settings`, an early refusal or
 """
 
 import json
+import os
 import socket
 import sqlite3
 import subprocess
@@ -16,7 +17,6 @@ from click.testing import CliRunner
 
 from datasette.app import SETTINGS, Datasette
 from datasette.cli import cli, serve
-
 
 
 def run(args):
@@ -260,11 +260,7 @@ def test_memory_adds_memory_database(db_path):
 
 
 def test_crossdb(db_path, tmp_path):
-    other = tmp_path / "other.db"
-    conn = sqlite3.connect(str(other))
-    conn.execute("create table things (id integer primary key)")
-    conn.commit()
-    conn.close()
+    other = make_small_db(tmp_path / "other.db")
     result = run(
         [
             "--crossdb",
@@ -433,6 +429,7 @@ def test_port_in_use(db_path):
             capture_output=True,
             text=True,
             timeout=60,
+            env=dict(os.environ, DATASETTE_LOAD_PLUGINS=""),  # no installed plugins
         )
     output = completed.stdout + completed.stderr
     assert completed.returncode == 1, output

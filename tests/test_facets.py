@@ -67,7 +67,7 @@ def db_file(tmp_path):
 
 
 @pytest.fixture
-def make_ds(db_file):
+def start_ds(db_file):
     """Factory for started `Datasette` instances on the facet database, closed afterwards."""
     instances = []
 
@@ -96,8 +96,8 @@ def pairs(facet):
 
 
 @pytest.mark.asyncio
-async def test_column_facet_exact_shape(make_ds):
-    ds = await make_ds()
+async def test_column_facet_exact_shape(start_ds):
+    ds = await start_ds()
     facet = make_facet(ColumnFacet, ds, "/db/t?_facet=state")
     results, timed_out = await facet.facet_results()
     assert timed_out == []
@@ -136,8 +136,8 @@ async def test_column_facet_exact_shape(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_column_facet_skips_null_and_breaks_ties_by_value(make_ds):
-    ds = await make_ds()
+async def test_column_facet_skips_null_and_breaks_ties_by_value(start_ds):
+    ds = await start_ds()
     facet = make_facet(ColumnFacet, ds, "/db/t?_facet=_neighborhood&_facet=state")
     results, _ = await facet.facet_results()
     assert list(results) == ["_neighborhood", "state"]
@@ -158,8 +158,8 @@ async def test_column_facet_skips_null_and_breaks_ties_by_value(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_underscore_column_selects_with_exact(make_ds):
-    ds = await make_ds()
+async def test_underscore_column_selects_with_exact(start_ds):
+    ds = await start_ds()
     facet = make_facet(ColumnFacet, ds, "/db/t?_facet=_neighborhood")
     results, _ = await facet.facet_results()
     first = results["_neighborhood"]["results"][0]
@@ -185,8 +185,8 @@ async def test_underscore_column_selects_with_exact(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_selected_value_toggle_removes_and_others_add(make_ds):
-    ds = await make_ds()
+async def test_selected_value_toggle_removes_and_others_add(start_ds):
+    ds = await start_ds()
     facet = make_facet(
         ColumnFacet,
         ds,
@@ -217,8 +217,8 @@ async def test_selected_value_toggle_removes_and_others_add(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_foreign_key_values_get_labels(make_ds):
-    ds = await make_ds()
+async def test_foreign_key_values_get_labels(start_ds):
+    ds = await start_ds()
     facet = make_facet(ColumnFacet, ds, "/db/t?_facet=city_id")
     results, _ = await facet.facet_results()
     assert [(r["value"], r["label"], r["count"]) for r in results["city_id"]["results"]] == [
@@ -242,8 +242,8 @@ class NoExpandDatasette:
 
 
 @pytest.mark.asyncio
-async def test_labels_are_values_without_expand_foreign_keys(make_ds):
-    ds = await make_ds()
+async def test_labels_are_values_without_expand_foreign_keys(start_ds):
+    ds = await start_ds()
     facet = make_facet(ColumnFacet, NoExpandDatasette(ds), "/db/t?_facet=city_id")
     results, _ = await facet.facet_results()
     assert [(r["value"], r["label"]) for r in results["city_id"]["results"]] == [
@@ -254,8 +254,8 @@ async def test_labels_are_values_without_expand_foreign_keys(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_json_config_and_its_toggle(make_ds):
-    ds = await make_ds()
+async def test_json_config_and_its_toggle(start_ds):
+    ds = await start_ds()
     facet = make_facet(ColumnFacet, ds, '/db/t?_facet={"column": "state"}&x=1')
     results, _ = await facet.facet_results()
     assert pairs(results["state"]) == [("CA", 6), ("MI", 2), ("MC", 1)]
@@ -267,8 +267,8 @@ async def test_json_config_and_its_toggle(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_facet_size_truncates(make_ds):
-    ds = await make_ds()
+async def test_facet_size_truncates(start_ds):
+    ds = await start_ds()
     facet = make_facet(ColumnFacet, ds, "/db/t?_facet=state&_facet_size=2")
     assert facet.get_facet_size() == 2
     results, _ = await facet.facet_results()
@@ -282,8 +282,8 @@ async def test_facet_size_truncates(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_facet_size_max_invalid_and_cap(make_ds):
-    ds = await make_ds(settings={"max_returned_rows": 5, "default_facet_size": 4})
+async def test_facet_size_max_invalid_and_cap(start_ds):
+    ds = await start_ds(settings={"max_returned_rows": 5, "default_facet_size": 4})
     sizes = {
         query: make_facet(ColumnFacet, ds, "/db/t?" + query).get_facet_size()
         for query in ["", "_facet_size=max", "_facet_size=abc", "_facet_size=50", "_facet_size=1"]
@@ -302,15 +302,15 @@ async def test_facet_size_max_invalid_and_cap(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_metadata_facet_size_and_request_override(make_ds):
-    ds = await make_ds(settings={"max_returned_rows": 6})
+async def test_metadata_facet_size_and_request_override(start_ds):
+    ds = await start_ds(settings={"max_returned_rows": 6})
     meta = {"facet_size": 2}
     assert make_facet(ColumnFacet, ds, "/db/t", metadata=meta).get_facet_size() == 2
     assert make_facet(ColumnFacet, ds, "/db/t?_facet_size=3", metadata=meta).get_facet_size() == 3
+    assert make_facet(ColumnFacet, ds, "/db/t?_facet_size=bad", metadata=meta).get_facet_size() == 2
     assert (
-        make_facet(ColumnFacet, ds, "/db/t?_facet_size=bad", metadata=meta).get_facet_size() == 2
+        make_facet(ColumnFacet, ds, "/db/t", metadata={"facet_size": "max"}).get_facet_size() == 6
     )
-    assert make_facet(ColumnFacet, ds, "/db/t", metadata={"facet_size": "max"}).get_facet_size() == 6
     assert make_facet(ColumnFacet, ds, "/db/t", metadata={"facet_size": 99}).get_facet_size() == 6
 
 
@@ -318,9 +318,9 @@ async def test_metadata_facet_size_and_request_override(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_metadata_facets_are_not_hideable(make_ds):
+async def test_metadata_facets_are_not_hideable(start_ds):
     table_meta = {"facets": ["state", {"date": "created"}, {"array": "tags"}]}
-    ds = await make_ds(metadata={"databases": {"db": {"tables": {"t": table_meta}}}})
+    ds = await start_ds(metadata={"databases": {"db": {"tables": {"t": table_meta}}}})
     path = "/db/t?_facet=city_id"
     # no metadata= argument: the facet looks up the table's metadata itself
     column, _ = await make_facet(ColumnFacet, ds, path).facet_results()
@@ -338,8 +338,8 @@ async def test_metadata_facets_are_not_hideable(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_facet_in_metadata_and_request_runs_once(make_ds):
-    ds = await make_ds()
+async def test_facet_in_metadata_and_request_runs_once(start_ds):
+    ds = await start_ds()
     facet = make_facet(ColumnFacet, ds, "/db/t?_facet=state", metadata={"facets": ["state"]})
     results, _ = await facet.facet_results()
     assert list(results) == ["state"]
@@ -348,7 +348,9 @@ async def test_facet_in_metadata_and_request_runs_once(make_ds):
 
 def test_load_facet_configs():
     request = Request.fake('/db/t?_facet=a&_facet_date=b&_facet={"column": "c"}&_facet=&_size=1')
-    configs = load_facet_configs(request, {"facets": ["m", {"array": "n"}, {"date": {"column": "o"}}]})
+    configs = load_facet_configs(
+        request, {"facets": ["m", {"array": "n"}, {"date": {"column": "o"}}]}
+    )
     assert configs == {
         "column": [
             {"source": "metadata", "config": {"simple": "m"}},
@@ -371,8 +373,8 @@ def test_load_facet_configs():
 
 
 @pytest.mark.asyncio
-async def test_date_facet(make_ds):
-    ds = await make_ds()
+async def test_date_facet(start_ds):
+    ds = await start_ds()
     facet = make_facet(DateFacet, ds, "/db/t?_facet_date=created")
     results, timed_out = await facet.facet_results()
     assert timed_out == []
@@ -400,8 +402,8 @@ async def test_date_facet(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_date_facet_selected(make_ds):
-    ds = await make_ds()
+async def test_date_facet_selected(start_ds):
+    ds = await start_ds()
     facet = make_facet(
         DateFacet,
         ds,
@@ -428,8 +430,8 @@ needs_json1 = pytest.mark.skipif(not detect_json1(), reason="SQLite without JSON
 
 @needs_json1
 @pytest.mark.asyncio
-async def test_array_facet(make_ds):
-    ds = await make_ds()
+async def test_array_facet(start_ds):
+    ds = await start_ds()
     facet = make_facet(ArrayFacet, ds, "/db/t?_facet_array=tags")
     results, timed_out = await facet.facet_results()
     assert timed_out == []
@@ -449,8 +451,8 @@ async def test_array_facet(make_ds):
 
 @needs_json1
 @pytest.mark.asyncio
-async def test_array_facet_selected_and_truncated(make_ds):
-    ds = await make_ds()
+async def test_array_facet_selected_and_truncated(start_ds):
+    ds = await start_ds()
     facet = make_facet(
         ArrayFacet,
         ds,
@@ -474,8 +476,8 @@ async def test_array_facet_selected_and_truncated(make_ds):
 
 @needs_json1
 @pytest.mark.asyncio
-async def test_array_facet_ignores_values_that_are_not_arrays(make_ds):
-    ds = await make_ds()
+async def test_array_facet_ignores_values_that_are_not_arrays(start_ds):
+    ds = await start_ds()
     # `state` holds plain text, which is not JSON at all: no values, no error.
     facet = make_facet(ArrayFacet, ds, "/db/t?_facet_array=state")
     results, timed_out = await facet.facet_results()
@@ -487,8 +489,8 @@ async def test_array_facet_ignores_values_that_are_not_arrays(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_name_clashes_get_suffixes(make_ds):
-    ds = await make_ds()
+async def test_name_clashes_get_suffixes(start_ds):
+    ds = await start_ds()
     path = "/db/t?_facet=created&_facet_date=created"
     merged = {}
     for cls in (ColumnFacet, DateFacet):
@@ -506,8 +508,8 @@ async def test_name_clashes_get_suffixes(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_column_suggestions(make_ds):
-    ds = await make_ds()
+async def test_column_suggestions(start_ds):
+    ds = await start_ds()
     suggestions = await make_facet(ColumnFacet, ds, "/db/t").suggest()
     # pk: all unique; code: unique apart from a NULL; constant: one value; nums: one value
     assert suggestions == [
@@ -520,8 +522,8 @@ async def test_column_suggestions(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_column_suggestions_skip_faceted_and_too_many(make_ds):
-    ds = await make_ds()
+async def test_column_suggestions_skip_faceted_and_too_many(start_ds):
+    ds = await start_ds()
     facet = make_facet(ColumnFacet, ds, "/db/t?_facet=state&_facet_size=4", row_count=10)
     names = [s["name"] for s in await facet.suggest()]
     # state is already faceted; _neighborhood (9 values) and tags (5) exceed the size of 4
@@ -531,8 +533,8 @@ async def test_column_suggestions_skip_faceted_and_too_many(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_column_suggestions_need_fewer_values_than_rows(make_ds):
-    ds = await make_ds()
+async def test_column_suggestions_need_fewer_values_than_rows(start_ds):
+    ds = await start_ds()
     # Only rows 1 and 9: state has 2 distinct values for 2 rows, so nothing is worth it.
     facet = make_facet(
         ColumnFacet, ds, "/db/t", sql="select * from t where pk in (1, 9)", table=None
@@ -541,8 +543,8 @@ async def test_column_suggestions_need_fewer_values_than_rows(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_date_suggestions(make_ds):
-    ds = await make_ds()
+async def test_date_suggestions(start_ds):
+    ds = await start_ds()
     suggestions = await make_facet(DateFacet, ds, "/db/t").suggest()
     # `code` looks like ????-??-* but is not a date
     assert suggestions == [
@@ -558,8 +560,8 @@ async def test_date_suggestions(make_ds):
 
 @needs_json1
 @pytest.mark.asyncio
-async def test_array_suggestions(make_ds, capsys):
-    ds = await make_ds()
+async def test_array_suggestions(start_ds, capsys):
+    ds = await start_ds()
     suggestions = await make_facet(ArrayFacet, ds, "/db/t").suggest()
     # `nums` holds an array of numbers; text columns make json_type() fail and are skipped
     assert suggestions == [
@@ -579,8 +581,8 @@ async def test_array_suggestions(make_ds, capsys):
 
 
 @pytest.mark.asyncio
-async def test_facet_timeout_is_reported_not_raised(make_ds):
-    ds = await make_ds(settings={"facet_time_limit_ms": 1})
+async def test_facet_timeout_is_reported_not_raised(start_ds):
+    ds = await start_ds(settings={"facet_time_limit_ms": 1})
     facet = ColumnFacet(ds, Request.fake("/db/t?_facet=n"), database="db", sql=SLOW_SQL)
     results, timed_out = await facet.facet_results()
     assert results == {}
@@ -588,8 +590,8 @@ async def test_facet_timeout_is_reported_not_raised(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_suggestion_timeouts_are_skipped(make_ds):
-    ds = await make_ds(settings={"facet_suggest_time_limit_ms": 1})
+async def test_suggestion_timeouts_are_skipped(start_ds):
+    ds = await start_ds(settings={"facet_suggest_time_limit_ms": 1})
     for cls in (ColumnFacet, DateFacet, ArrayFacet):
         facet = cls(ds, Request.fake("/db/t"), database="db", sql=SLOW_SQL, row_count=5)
         assert await facet.suggest() == []
@@ -599,8 +601,8 @@ async def test_suggestion_timeouts_are_skipped(make_ds):
 
 
 @pytest.mark.asyncio
-async def test_base_class_defaults(make_ds):
-    ds = await make_ds()
+async def test_base_class_defaults(start_ds):
+    ds = await start_ds()
     facet = Facet(ds, Request.fake("/db/t"), database="db", table="t", params={"p0": 1})
     assert facet.sql == "select * from t"
     assert (facet.database, facet.table, facet.params, facet.row_count) == (

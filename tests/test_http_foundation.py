@@ -80,11 +80,6 @@ def test_settings_json_reflects_overrides(make_ds, serve_ds):
     assert list(data) == [s.name for s in SETTINGS]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Datasette() raises TypeError when a setting is in both config['settings'] "
-    "and settings= (dict(**a, **b) with a shared key) instead of letting settings= win",
-)
 def test_settings_argument_beats_config_settings(make_ds, serve_ds):
     ds = make_ds(
         settings={"default_page_size": 7},

@@ -154,13 +154,6 @@ def test_add_database_refuses_own_internal_file(tmp_path, make_ds, db_path):
     assert list(ds.databases) == ["sample"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="add_database() only compares against an --internal path; with the default "
-    "temporary internal database and unsafe_allow_internal=True the instance's own "
-    "internal file is attached and appears in datasette.databases",
-)
 def test_add_database_refuses_own_temporary_internal_file(make_ds):
     ds = make_ds([], unsafe_allow_internal=True)
     internal_path = ds.get_internal_database().path

@@ -231,12 +231,6 @@ def test_second_process_refused_while_first_runs(tmp_path):
     assert "python" in allowed.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the lock file is `<--internal as given>.lock`, not derived from the real "
-    "path, so a second server reaching the same file through a symlink is not refused",
-)
 def test_second_process_through_symlink_refused(tmp_path):
     internal = tmp_path / "internal.db"
     link = tmp_path / "alias.db"

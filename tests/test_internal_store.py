@@ -424,12 +424,6 @@ def test_second_instance_on_same_file_is_refused_until_closed(tmp_path):
     Datasette([], internal=str(path)).close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="lock.py locks `<path as given>.lock` (abspath, not realpath), so another "
-    "spelling of the same file takes a different lock file",
-)
 @pytest.mark.parametrize("link_kind", ["symlink", "hardlink"])
 def test_second_instance_through_link_is_refused(tmp_path, link_kind):
     path = tmp_path / "internal.db"

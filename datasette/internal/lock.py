@@ -1,8 +1,11 @@
 """An exclusive lock on an internal database file for the life of the process.
 
 Two servers sharing one `--internal FILE` would both rebuild the catalog and write plugin
-state. The lock is an `flock` on a sidecar `FILE.lock` holding the owner's pid, so it is
-released by the kernel when the process ends, even after a crash.
+state. The lock is an `flock` on the database file itself, so every path that reaches the
+file (symlinks, `..`, hard links) meets the same lock, and the kernel releases it when the
+process ends, even after a crash. `flock` locks are separate from the POSIX record locks
+SQLite uses, so the two never interfere. The holder's pid is written to `FILE.lock`
+beside the real file, only so the refusal can name it.
 """
 
 from __future__ import annotations
@@ -19,30 +22,36 @@ except ImportError:  # pragma: no cover - Windows
 
 
 class InternalFileLock:
-    """Holds `path + ".lock"` exclusively until `release()` or process exit."""
+    """Holds the database file exclusively until `release()` or process exit.
+
+    Creates the file (mode 0600) when it does not exist yet.
+    """
 
     def __init__(self, db_path: str):
         self.db_path = db_path
-        self.lock_path = db_path + ".lock"
+        self.pid_path = os.path.realpath(db_path) + ".lock"
         self._fd: Optional[int] = None
 
     def acquire(self) -> None:
         """Take the lock or raise `InternalDatabaseError` naming the process holding it."""
         if fcntl is None:  # pragma: no cover
             return
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.db_path, os.O_RDONLY | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = _read_holder(fd)
             os.close(fd)
             raise InternalDatabaseError(
                 f"Internal database {self.db_path} is in use by another Datasette "
-                f"process{holder}; stop it or pass a different --internal file"
+                f"process{self._holder()}; stop it or pass a different --internal file"
             )
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
+        try:
+            with open(self.pid_path, "w") as fp:
+                fp.write(f"{os.getpid()}\n")
+            os.chmod(self.pid_path, 0o600)
+        except OSError:
+            pass  # only used to name the holder in a refusal
 
     def release(self) -> None:
         """Let another process take the lock."""
@@ -53,11 +62,10 @@ class InternalFileLock:
         finally:
             self._fd = None
 
-
-def _read_holder(fd: int) -> str:
-    try:
-        os.lseek(fd, 0, os.SEEK_SET)
-        pid = os.read(fd, 32).decode().strip()
-    except OSError:
-        return ""
-    return f" (pid {pid})" if pid.isdigit() else ""
+    def _holder(self) -> str:
+        try:
+            with open(self.pid_path) as fp:
+                pid = fp.read(32).strip()
+        except OSError:
+            return ""
+        return f" (pid {pid})" if pid.isdigit() else ""

@@ -59,14 +59,22 @@ class InternalStore:
         """Check, lock, create or migrate the file; raise `InternalDatabaseError` if unusable."""
         if not self.temporary:
             self._check_location()
+            existed = os.path.exists(self.path)
             self._lock = InternalFileLock(self.path)
             self._lock.acquire()
+            if not existed:
+                self.created = True
         try:
             if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
                 self._check_existing()
             else:
                 self._create_file()
             self._initialise()
+        except sqlite3.Error as e:
+            self.close()
+            raise InternalDatabaseError(
+                f"Could not prepare internal database {self.path}: {e}"
+            )
         except BaseException:
             self.close()
             raise
@@ -141,6 +149,10 @@ class InternalStore:
         """Copy the file beside itself with SQLite's online backup; return the copy's path."""
         stamp = migrations.utc_now().replace(":", "").replace("-", "")
         backup_path = f"{self.path}.v{version}-{stamp}.bak"
+        counter = 2
+        while os.path.exists(backup_path):
+            backup_path = f"{self.path}.v{version}-{stamp}-{counter}.bak"
+            counter += 1
         source = guard.open_read_only(self.path)
         fd = os.open(backup_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.close(fd)
@@ -161,10 +173,12 @@ class InternalStore:
         return backup_path
 
     def _create_file(self) -> None:
-        # Created by us, before SQLite touches it, so it is never readable by others.
+        # Created by us (or by the lock, also 0600) before SQLite touches it; an empty
+        # file someone else made is narrowed to 0600 too, since it becomes ours now.
         if not os.path.exists(self.path):
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             os.close(fd)
+        os.chmod(self.path, 0o600)
         self.created = True
 
     def _initialise(self) -> None:

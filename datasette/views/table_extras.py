@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..exceptions import BadRequest, QueryInterrupted
+from ..exceptions import BadRequest, DatasetteError, QueryInterrupted
+from ..facets import merge_facet_results
 from ..plugins import pm
 from ..utils import path_with_added_args, path_with_format, path_with_removed_args
 from ..utils.sqlite import sqlite3
@@ -96,14 +97,12 @@ async def compute_facets(
     timed_out: list = []
     # One after another: concurrent facet queries on one connection pool gain nothing.
     for facet in instances:
-        facet_results, facets_timed_out = await facet.facet_results()
-        for name, value in facet_results.items():
-            key = name
-            suffix = 2
-            while key in results:
-                key = f"{name}_{suffix}"
-                suffix += 1
-            results[key] = value
+        try:
+            facet_results, facets_timed_out = await facet.facet_results()
+        except sqlite3.Error as e:
+            # A facet over a column that does not exist is a client mistake, not a 500.
+            raise DatasetteError(f"Cannot compute facet: {e}", title="Invalid facet", status=400)
+        merge_facet_results(results, facet_results)
         timed_out.extend(facets_timed_out)
     return results, timed_out, instances
 
