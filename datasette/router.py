@@ -100,24 +100,26 @@ class DatasetteRouter:
 
     async def handle_forbidden(self, request: Request, send: Any, exception: Forbidden) -> None:
         message = exception.args[0] if exception.args else ""
-        for result in pm.hook.forbidden(
-            datasette=self.ds, request=request, message=message
-        ):
-            response = await await_me_maybe(result)
-            if response is not None:
-                await response.asgi_send(send)
-                return
-        await Response.text(message, status=403).asgi_send(send)
+        results = pm.hook.forbidden(datasette=self.ds, request=request, message=message)
+        if not await self._send_first_response(results, send):
+            await Response.text(message, status=403).asgi_send(send)
 
     async def handle_exception(self, request: Request, send: Any, exception: BaseException) -> None:
-        for result in pm.hook.handle_exception(
+        results = pm.hook.handle_exception(
             datasette=self.ds, request=request, exception=exception
-        ):
+        )
+        if not await self._send_first_response(results, send):
+            await Response.text(str(exception), status=500).asgi_send(send)
+
+    @staticmethod
+    async def _send_first_response(results: list, send: Any) -> bool:
+        """Send the first hook result that resolves to a response; False if none did."""
+        for result in results:
             response = await await_me_maybe(result)
             if response is not None:
                 await response.asgi_send(send)
-                return
-        await Response.text(str(exception), status=500).asgi_send(send)
+                return True
+        return False
 
 
 class StartupOnFirstRequest:

@@ -90,6 +90,25 @@ async def run_query_view(
         for name in names
         if not name.startswith("_")
     }
+    return await execute_and_render(datasette, request, db, sql, params, format)
+
+
+async def execute_and_render(
+    datasette: Any,
+    request: Any,
+    db: Any,
+    sql: str,
+    params: dict,
+    format: Optional[str],
+    query_name: Optional[str] = None,
+    page_title: Optional[str] = None,
+    extra_data: Optional[dict] = None,
+) -> Response:
+    """Run a read query and render its result as JSON, CSV, a plugin format or HTML.
+
+    A query past the time limit is a 400 `SQL Interrupted`; an SQLite error is a 400
+    (JSON with `rows: []` for `.json`).
+    """
     try:
         results = await db.execute(
             sql, params, truncate=True, custom_time_limit=parse_timelimit(request)
@@ -116,7 +135,7 @@ async def run_query_view(
     if format == "csv":
         from .csv import query_csv
 
-        return await query_csv(datasette, request, db, results)
+        return await query_csv(datasette, request, db, results, name=query_name)
     if format is not None:
         from .renderers import render_output
 
@@ -129,18 +148,19 @@ async def run_query_view(
             sql=sql,
             database=db.name,
             table=None,
-            query_name=None,
+            query_name=query_name,
             view_name="database",
             truncated=results.truncated,
         )
-    data = {
-        "database": db.name,
-        "sql": sql,
-        "columns": results.columns,
-        "rows": [list(row) for row in results.rows],
-        "truncated": results.truncated,
-    }
-    return Response.html(show_json_page(f"{db.name}: {sql}", data))
+    data = dict(extra_data or {"database": db.name, "sql": sql})
+    data.update(
+        {
+            "columns": results.columns,
+            "rows": [list(row) for row in results.rows],
+            "truncated": results.truncated,
+        }
+    )
+    return Response.html(show_json_page(page_title or f"{db.name}: {sql}", data))
 
 
 async def resolve_magic_parameters(datasette: Any, request: Any, names: list) -> dict:
@@ -205,57 +225,17 @@ async def canned_query_view(
     params = await canned_query_params(
         datasette, request, db, canned, {k: request.args.get(k) for k in request.args}
     )
-    try:
-        results = await db.execute(
-            canned["sql"], params, truncate=True, custom_time_limit=parse_timelimit(request)
-        )
-    except QueryInterrupted:
-        raise DatasetteError(
-            interrupted_message(canned["sql"]),
-            title="SQL Interrupted",
-            status=400,
-            message_is_html=True,
-        )
-    except sqlite3.Error as e:
-        if format == "json":
-            return json_response(
-                datasette,
-                {"ok": False, "rows": [], "error": str(e), "truncated": False},
-                status=400,
-            )
-        raise BadRequest(str(e))
-    if format == "csv":
-        from .csv import query_csv
-
-        return await query_csv(datasette, request, db, results, name=canned["name"])
-    if format == "json":
-        return json_query_response(
-            datasette, request, results.columns, results.rows, results.truncated
-        )
-    if format is not None:
-        from .renderers import render_output
-
-        return await render_output(
-            datasette,
-            request,
-            format,
-            columns=results.columns,
-            rows=results.rows,
-            sql=canned["sql"],
-            database=db.name,
-            table=None,
-            query_name=canned["name"],
-            view_name="database",
-            truncated=results.truncated,
-        )
-    data = {
-        "database": db.name,
-        "query": canned,
-        "columns": results.columns,
-        "rows": [list(row) for row in results.rows],
-        "truncated": results.truncated,
-    }
-    return Response.html(show_json_page(f"{db.name}: {canned['name']}", data))
+    return await execute_and_render(
+        datasette,
+        request,
+        db,
+        canned["sql"],
+        params,
+        format,
+        query_name=canned["name"],
+        page_title=f"{db.name}: {canned['name']}",
+        extra_data={"database": db.name, "query": canned},
+    )
 
 
 async def canned_query_write(datasette: Any, request: Any, db: Any, canned: dict) -> Response:
