@@ -404,6 +404,7 @@ def serve(
     if ssl_certfile:
         uvicorn_kwargs["ssl_certfile"] = ssl_certfile
     server = uvicorn.Server(uvicorn.Config(ds.app(), host=host, port=bound_port, **uvicorn_kwargs))
+    click.echo(f"Serving on {uds or url} (press CTRL+C to stop)", err=True)
     try:
         server.run(sockets=[sock] if sock is not None else None)
     finally:
