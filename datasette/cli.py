@@ -183,7 +183,9 @@ def _check_files(files: tuple) -> None:
 def _bind_socket(host: str, port: int) -> socket.socket:
     """Bind the listening socket ourselves so a busy port is one clear error line."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio only turns on TCP_NODELAY for sockets that say TCP,
+    # and without it every small response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
