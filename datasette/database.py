@@ -8,6 +8,8 @@ connection per database. Writes to a mutable database run on its own `WriteThrea
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import copy
 import hashlib
 import os
 import sys
@@ -35,6 +37,24 @@ __all__ = [
 ]
 
 AttachedDatabase = namedtuple("AttachedDatabase", ("seq", "name", "file"))
+
+# Tokens of the databases whose schema version was checked in the current request; the
+# catalog refresh at the start of each request fills it (None outside requests).
+schema_checked: "contextvars.ContextVar[Optional[set]]" = contextvars.ContextVar(
+    "datasette_schema_checked", default=None
+)
+
+
+def _schema_version(conn: Any) -> int:
+    return conn.execute("PRAGMA schema_version").fetchone()[0]
+
+
+def _table_names(conn: Any) -> list:
+    return [r[0] for r in conn.execute("select name from sqlite_master where type='table'")]
+
+
+def _view_names(conn: Any) -> list:
+    return [r[0] for r in conn.execute("select name from sqlite_master where type='view'")]
 
 # Read connections live in thread-local storage: each read thread keeps one connection
 # per database, keyed by the database object's unique token (not its name, so a database
@@ -127,6 +147,8 @@ class Database:
         # Used when num_sql_threads is 0: everything runs inline on the event loop.
         self._inline_read_connection: Any = None
         self._inline_write_connection: Any = None
+        self._schema_cache: dict = {}
+        self._schema_cache_version: Optional[int] = None
         # Set by the internal-database store: its connections skip prepare_connection
         # hooks and get WAL + durable commits.
         self.is_internal = False
@@ -365,12 +387,17 @@ class Database:
         Returns its result, re-raising its exception. With `block=False` returns a
         `uuid.UUID` at once; a failure is logged on the `datasette.writer` logger.
         """
-        if getattr(self.ds, "executor", None) is None:
-            # num_sql_threads = 0: no threads at all, so run inline and ignore block.
-            if self._inline_write_connection is None:
-                self._inline_write_connection = self.connect(write=True)
-            return fn(self._inline_write_connection)
-        return await self._get_writer().submit(fn, block=block)
+        self._forget_schema()
+        try:
+            if getattr(self.ds, "executor", None) is None:
+                # num_sql_threads = 0: no threads at all, so run inline and ignore block.
+                if self._inline_write_connection is None:
+                    self._inline_write_connection = self.connect(write=True)
+                return fn(self._inline_write_connection)
+            return await self._get_writer().submit(fn, block=block)
+        finally:
+            # The write may have changed the schema: look again next time.
+            self._forget_schema()
 
     async def execute_write(self, sql: str, params: Any = None, block: bool = True) -> Any:
         """Run one write statement in a transaction; returns the cursor."""
@@ -444,42 +471,44 @@ class Database:
     # -- introspection ------------------------------------------------------------------
 
     async def table_exists(self, table: str) -> bool:
-        results = await self.execute(
-            "select 1 from sqlite_master where type='table' and name=?", params=(table,)
-        )
-        return bool(results.rows)
+        return table in await self._schema_value(("tables",), _table_names)
 
     async def view_exists(self, view: str) -> bool:
-        results = await self.execute(
-            "select 1 from sqlite_master where type='view' and name=?", params=(view,)
-        )
-        return bool(results.rows)
+        return view in await self._schema_value(("views",), _view_names)
 
     async def table_names(self) -> list:
-        results = await self.execute(
-            "select name from sqlite_master where type='table'"
-        )
-        return [row[0] for row in results.rows]
+        return list(await self._schema_value(("tables",), _table_names))
 
     async def view_names(self) -> list:
-        results = await self.execute("select name from sqlite_master where type='view'")
-        return [row[0] for row in results.rows]
+        return list(await self._schema_value(("views",), _view_names))
 
     async def table_columns(self, table: str) -> list:
-        return await self.execute_fn(lambda conn: schema_utils.table_columns(conn, table))
+        return list(
+            await self._schema_value(
+                ("columns", table), lambda conn: schema_utils.table_columns(conn, table)
+            )
+        )
 
     async def table_column_details(self, table: str) -> list:
-        return await self.execute_fn(
-            lambda conn: schema_utils.table_column_details(conn, table)
+        return list(
+            await self._schema_value(
+                ("column_details", table),
+                lambda conn: schema_utils.table_column_details(conn, table),
+            )
         )
 
     async def primary_keys(self, table: str) -> list:
-        return await self.execute_fn(
-            lambda conn: schema_utils.detect_primary_keys(conn, table)
+        return list(
+            await self._schema_value(
+                ("primary_keys", table),
+                lambda conn: schema_utils.detect_primary_keys(conn, table),
+            )
         )
 
     async def fts_table(self, table: str) -> Optional[str]:
-        return await self.execute_fn(lambda conn: schema_utils.detect_fts(conn, table))
+        return await self._schema_value(
+            ("fts_table", table), lambda conn: schema_utils.detect_fts(conn, table)
+        )
 
     async def label_column_for_table(self, table: str) -> Optional[str]:
         explicit = self._table_metadata(table).get("label_column")
@@ -494,8 +523,11 @@ class Database:
         return None
 
     async def foreign_keys_for_table(self, table: str) -> list:
-        return await self.execute_fn(
-            lambda conn: schema_utils.get_outbound_foreign_keys(conn, table)
+        return copy.deepcopy(
+            await self._schema_value(
+                ("foreign_keys", table),
+                lambda conn: schema_utils.get_outbound_foreign_keys(conn, table),
+            )
         )
 
     async def hidden_table_names(self) -> list:
@@ -538,7 +570,52 @@ class Database:
         return [name for name in hidden if not (name in seen or seen.add(name))]
 
     async def get_all_foreign_keys(self) -> dict:
-        return await self.execute_fn(schema_utils.get_all_foreign_keys)
+        return copy.deepcopy(
+            await self._schema_value(("all_foreign_keys",), schema_utils.get_all_foreign_keys)
+        )
+
+    # -- the schema cache ----------------------------------------------------------------
+
+    # Schema lookups (tables, columns, keys) are cached per schema version, so a page
+    # does not pay a thread hop for each. The cache is checked against `PRAGMA
+    # schema_version` once per request (by the catalog refresh, see `note_schema_version`)
+    # or, outside a request, before each use; this process's own writes clear it.
+
+    def note_schema_version(self, version: int) -> None:
+        """Record the schema version just read; a new one empties the schema cache."""
+        if version != self._schema_cache_version:
+            self._schema_cache = {}
+            self._schema_cache_version = version
+        checked = schema_checked.get()
+        if checked is not None:
+            checked.add(self._token)
+
+    def current_schema_version(self) -> int:
+        """`PRAGMA schema_version`, read on this thread's read connection (blocking)."""
+        if getattr(self.ds, "executor", None) is None:
+            if self._inline_read_connection is None:
+                self._inline_read_connection = self.connect()
+            return _schema_version(self._inline_read_connection)
+        return _schema_version(self._read_connection())
+
+    def _forget_schema(self) -> None:
+        self._schema_cache = {}
+        self._schema_cache_version = None
+
+    async def _schema_value(self, key: tuple, compute: Callable[[Any], Any]) -> Any:
+        checked = schema_checked.get()
+        fresh = (checked is not None and self._token in checked) or (
+            not self.is_mutable and self._schema_cache_version is not None
+        )
+        if not fresh:
+            self.note_schema_version(await self.execute_fn(_schema_version))
+        cache = self._schema_cache
+        if key in cache:
+            return cache[key]
+        value = await self.execute_fn(compute)
+        if cache is self._schema_cache:
+            cache[key] = value
+        return value
 
     async def get_table_definition(self, table: str, type_: str = "table") -> Optional[str]:
         """The CREATE statement plus each index's, `;`-terminated and newline-joined."""

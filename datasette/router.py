@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+from .database import schema_checked
 from .exceptions import Forbidden, NotFound
 from .plugins import pm
 from .tracer import AsgiTracer
@@ -146,9 +147,17 @@ class CatalogRefresh:
         self.ds = datasette
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope.get("type") == "http" and not self._skip.match(scope.get("path", "")):
+        if scope.get("type") != "http" or self._skip.match(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        # Schema versions read by the refresh vouch for schema caches for this request
+        # only; reset after, since `datasette.client` runs apps in the caller's context.
+        token = schema_checked.set(set())
+        try:
             await self.ds.refresh_schemas()
-        await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+        finally:
+            schema_checked.reset(token)
 
 
 def build_app(datasette: Any) -> Any:

@@ -196,16 +196,30 @@ class Catalog:
         self._latest_written: dict = {}
 
     async def refresh(self, databases: dict) -> None:
-        """Bring the catalog up to date with `databases` (name -> Database)."""
+        """Bring the catalog up to date with `databases` (name -> Database).
+
+        The schema versions of every database that could have changed are read in one
+        trip to a read thread; each database is told its version (which keeps its
+        schema cache honest) and only changed ones are re-read.
+        """
+        to_check = [
+            (name, db)
+            for name, db in databases.items()
+            if not (
+                not db.is_mutable
+                and self._written.get(name, (None,))[0] == db._token
+                and db._schema_cache_version is not None
+            )
+        ]
+        versions = await _read_versions(databases, to_check)
         stale = []
-        for name, db in databases.items():
-            known = self._written.get(name)
-            if known is not None and known[0] == db._token and not db.is_mutable:
-                continue  # an immutable database's schema cannot change
-            version = await db.execute_fn(schema_version)
-            if known is not None and known == (db._token, version):
+        for name, db in to_check:
+            version = versions.get(name)
+            if version is None:
                 continue
-            stale.append((name, db))
+            db.note_schema_version(version)
+            if self._written.get(name) != (db._token, version):
+                stale.append((name, db))
         for name, db in stale:
             try:
                 await self.refresh_database(name, db)
@@ -237,3 +251,26 @@ class Catalog:
 
         await self.internal_db.execute_write_fn(write)
         self._written[name] = (db._token, snapshot.schema_version)
+
+
+async def _read_versions(databases: dict, to_check: list) -> dict:
+    """`{name: schema version}` read on one read thread; failures are left out."""
+    if not to_check:
+        return {}
+
+    def read_all() -> dict:
+        versions = {}
+        for name, db in to_check:
+            try:
+                versions[name] = db.current_schema_version()
+            except Exception as e:
+                logger.error("Could not read the schema version of %s: %s", name, e)
+        return versions
+
+    first_db = to_check[0][1]
+    executor = getattr(first_db.ds, "executor", None)
+    if executor is None:
+        return read_all()
+    import asyncio
+
+    return await asyncio.get_running_loop().run_in_executor(executor, read_all)

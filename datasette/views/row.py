@@ -71,12 +71,13 @@ class RowView(View):
         )
         if not visible:
             raise Forbidden("You do not have permission to view this table")
-        results = await db.execute(resolved.sql, resolved.params, truncate=True)
-        columns = results.columns
-        rows = list(results.rows)
+        columns = list(resolved.row.keys())
+        rows = [resolved.row]
         if format == "csv":
+            from ..database import Results
             from .csv import query_csv
 
+            results = Results(rows, False, [(c,) for c in columns])
             return await query_csv(datasette, request, db, results, name=table)
         if format not in (None, "json"):
             if format not in datasette.renderers:
