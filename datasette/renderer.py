@@ -12,59 +12,94 @@ from .utils.asgi import Response
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
-def json_dumps(data: Any) -> str:
-    """JSON text of view data (rows, bytes and all)."""
-    return json.dumps(data, cls=CustomJSONEncoder)
+def json_dumps(data: Any, infinity: bool = False) -> str:
+    """JSON text of view data (rows, bytes and all).
+
+    Infinite floats become `null` unless `infinity` is set (then `Infinity`). The common
+    case, no infinities at all, costs one strict encoding pass; only when that fails is
+    the data walked to replace them.
+    """
+    try:
+        return json.dumps(data, cls=CustomJSONEncoder, allow_nan=False)
+    except ValueError:
+        if infinity:
+            return json.dumps(data, cls=CustomJSONEncoder)
+        return json.dumps(_without_infinities(data), cls=CustomJSONEncoder)
 
 
-def cell_converter(request: Any):
-    """A function `(column, value) -> value` applying `_json=` and `_json_infinity`."""
+def _without_infinities(value: Any) -> Any:
+    if isinstance(value, float) and (math.isinf(value) or math.isnan(value)):
+        return None
+    if isinstance(value, dict):
+        return {k: _without_infinities(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_without_infinities(v) for v in value]
+    return value
+
+
+def wants_infinity(request: Any) -> bool:
+    """`?_json_infinity=on|true|1`: emit infinite floats as `Infinity`."""
+    return request is not None and request.args.get("_json_infinity") in ("on", "true", "1")
+
+
+def _json_decoder(request: Any):
+    """A function decoding the `?_json=` columns' string values, or None when none asked."""
     json_columns = set(request.args.getlist("_json"))
-    infinity = request.args.get("_json_infinity") in ("on", "true", "1")
+    if not json_columns:
+        return None
 
     def convert(column: str, value: Any) -> Any:
-        if json_columns and column in json_columns and isinstance(value, str):
+        if column in json_columns and isinstance(value, str):
             try:
                 return json.loads(value)
             except ValueError:
                 return value
-        if isinstance(value, float) and math.isinf(value) and not infinity:
-            return None
-        if isinstance(value, dict) and "value" in value and "label" in value:
-            return value
         return value
 
     return convert
 
 
 def rows_as_objects(columns: list, rows: list, request: Any) -> list:
-    convert = cell_converter(request)
+    convert = _json_decoder(request)
+    if convert is None:
+        return [dict(zip(columns, row)) for row in rows]
     return [{c: convert(c, v) for c, v in zip(columns, row)} for row in rows]
 
 
 def rows_as_arrays(columns: list, rows: list, request: Any) -> list:
-    convert = cell_converter(request)
+    convert = _json_decoder(request)
+    if convert is None:
+        return [list(row) for row in rows]
     return [[convert(c, v) for c, v in zip(columns, row)] for row in rows]
 
 
 def json_response(
-    datasette: Any, body: Any, status: int = 200, headers: Optional[dict] = None
+    datasette: Any,
+    body: Any,
+    status: int = 200,
+    headers: Optional[dict] = None,
+    request: Any = None,
 ) -> Response:
     """A JSON `Response` with CORS headers when the instance sends them."""
     headers = dict(headers or {})
     if datasette.cors:
         add_cors_headers(headers)
-    return Response(json_dumps(body), status=status, content_type=JSON_CONTENT_TYPE, headers=headers)
+    return Response(
+        json_dumps(body, infinity=wants_infinity(request)),
+        status=status,
+        content_type=JSON_CONTENT_TYPE,
+        headers=headers,
+    )
 
 
 def newline_delimited(
-    datasette: Any, objects: list, headers: Optional[dict] = None
+    datasette: Any, objects: list, headers: Optional[dict] = None, request: Any = None
 ) -> Response:
     """`_shape=array&_nl=on`: one JSON object per line, as text/plain."""
     headers = dict(headers or {})
     if datasette.cors:
         add_cors_headers(headers)
-    text = "\n".join(json_dumps(item) for item in objects)
+    text = "\n".join(json_dumps(item, infinity=wants_infinity(request)) for item in objects)
     return Response(text, content_type="text/plain; charset=utf-8", headers=headers)
 
 

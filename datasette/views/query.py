@@ -57,21 +57,20 @@ def json_query_response(
         raise DatasetteError(f"Invalid _shape: {shape}", status=400)
     if shape == "object":
         return json_response(
-            datasette, {"ok": False, "error": "_shape=object is only available on tables"}
-        )
+            datasette, {"ok": False, "error": "_shape=object is only available on tables"}, request=request)
     if shape == "arrayfirst":
-        return json_response(datasette, [row[0] for row in rows])
+        return json_response(datasette, [row[0] for row in rows], request=request)
     if shape == "array":
         objects = rows_as_objects(columns, rows, request)
         if request.args.get("_nl"):
-            return newline_delimited(datasette, objects)
-        return json_response(datasette, objects)
+            return newline_delimited(datasette, objects, request=request)
+        return json_response(datasette, objects, request=request)
     convert = rows_as_arrays if shape == "arrays" else rows_as_objects
     body: dict = {"ok": True, "rows": convert(columns, rows, request)}
     if "columns" in extras_requested(request):
         body["columns"] = columns
     body["truncated"] = truncated
-    return json_response(datasette, body)
+    return json_response(datasette, body, request=request)
 
 
 async def run_query_view(
@@ -125,8 +124,7 @@ async def execute_and_render(
             return json_response(
                 datasette,
                 {"ok": False, "rows": [], "error": str(e), "truncated": False},
-                status=400,
-            )
+                status=400, request=request)
         raise BadRequest(str(e))
     if format == "json":
         return json_query_response(
@@ -218,7 +216,7 @@ async def canned_query_view(
         raise NotFound(f"Invalid format: {format}")
     if canned.get("write"):
         if format == "json":
-            return json_response(datasette, {"ok": True, "rows": [], "truncated": False})
+            return json_response(datasette, {"ok": True, "rows": [], "truncated": False}, request=request)
         return Response.html(
             show_json_page(f"{db.name}: {canned['name']}", {"query": canned, "write": True})
         )
@@ -287,6 +285,6 @@ async def canned_query_write(datasette: Any, request: Any, db: Any, canned: dict
         message_type = datasette.ERROR
         redirect = canned.get("on_error_redirect")
     if wants_json:
-        return json_response(datasette, {"ok": ok, "message": message, "redirect": redirect})
+        return json_response(datasette, {"ok": ok, "message": message, "redirect": redirect}, request=request)
     datasette.add_message(request, message, message_type)
     return Response.redirect(redirect or datasette.urls.path(request.path))

@@ -107,19 +107,18 @@ class RowView(View):
 
             raise DatasetteError(f"Invalid _shape: {shape}", status=400)
         if shape == "arrayfirst":
-            return json_response(datasette, [row[0] for row in rows], headers=headers)
+            return json_response(datasette, [row[0] for row in rows], headers=headers, request=request)
         if shape == "array":
             objects = rows_as_objects(columns, rows, request)
             if request.args.get("_nl"):
-                return newline_delimited(datasette, objects, headers=headers)
-            return json_response(datasette, objects, headers=headers)
+                return newline_delimited(datasette, objects, headers=headers, request=request)
+            return json_response(datasette, objects, headers=headers, request=request)
         if shape == "object":
             objects = rows_as_objects(columns, rows, request)
             return json_response(
                 datasette,
                 {path_from_row_pks(row, resolved.pks, False): obj for row, obj in zip(rows, objects)},
-                headers=headers,
-            )
+                headers=headers, request=request)
         convert = rows_as_arrays if shape == "arrays" else rows_as_objects
         body: dict = {
             "database": db.name,
@@ -146,4 +145,4 @@ class RowView(View):
                 body[key] = value
         body["ok"] = True
         body["truncated"] = False
-        return json_response(datasette, body, headers=headers)
+        return json_response(datasette, body, headers=headers, request=request)

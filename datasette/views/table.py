@@ -374,21 +374,20 @@ async def table_json(
             return json_response(
                 datasette,
                 {"ok": False, "error": "_shape=object not available for tables with no primary keys"},
-                headers=headers,
-            )
+                headers=headers, request=request)
         objects = rows_as_objects(page.columns, page.rows, request)
         keyed = {
             path_from_row_pks(row, page.pks, False): obj
             for row, obj in zip(page.rows, objects)
         }
-        return json_response(datasette, keyed, headers=headers)
+        return json_response(datasette, keyed, headers=headers, request=request)
     if shape == "arrayfirst":
-        return json_response(datasette, [row[0] for row in page.rows], headers=headers)
+        return json_response(datasette, [row[0] for row in page.rows], headers=headers, request=request)
     if shape == "array":
         objects = rows_as_objects(page.columns, page.rows, request)
         if request.args.get("_nl"):
-            return newline_delimited(datasette, objects, headers=headers)
-        return json_response(datasette, objects, headers=headers)
+            return newline_delimited(datasette, objects, headers=headers, request=request)
+        return json_response(datasette, objects, headers=headers, request=request)
     extras = extras_requested(request)
     if any(key.startswith("_facet") for key in request.args):
         extras.add("facet_results")
@@ -397,5 +396,5 @@ async def table_json(
     convert = rows_as_arrays if shape == "arrays" else rows_as_objects
     body["rows"] = convert(page.columns, page.rows, request)
     body["truncated"] = False
-    return json_response(datasette, body, headers=headers)
+    return json_response(datasette, body, headers=headers, request=request)
 
