@@ -17,7 +17,7 @@ import pytest  # noqa: E402
 
 from datasette.app import Datasette  # noqa: E402
 
-from .fixtures import make_sample_db  # noqa: E402
+from .fixtures import READ_API_METADATA, make_read_api_db, make_sample_db  # noqa: E402
 
 
 @pytest.fixture
@@ -85,3 +85,33 @@ class ServerThread:
 def serve_ds():
     """Context-manager factory: `with serve_ds(ds) as server: httpx.get(server.url + ...)`."""
     return ServerThread
+
+
+@pytest.fixture(scope="session")
+def read_api_db_path(tmp_path_factory):
+    """The read-API fixture database (`fixtures.db`), built once per test session.
+
+    Tests must not write to it; use `make_read_api_db` for a private copy.
+    """
+    path = tmp_path_factory.mktemp("read_api") / "fixtures.db"
+    make_read_api_db(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def read_api_server(read_api_db_path):
+    """A real uvicorn server over the read-API fixtures, with their metadata.
+
+    Settings keep pages small and limits low so pagination and truncation are exercised:
+    `default_page_size` 50, `max_returned_rows` 100, `sql_time_limit_ms` 200.
+    """
+    import copy
+
+    ds = Datasette(
+        [str(read_api_db_path)],
+        metadata=copy.deepcopy(READ_API_METADATA),
+        settings={"default_page_size": 50, "max_returned_rows": 100, "sql_time_limit_ms": 200},
+    )
+    with ServerThread(ds) as server:
+        yield server
+    ds.close()

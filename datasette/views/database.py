@@ -4,23 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..exceptions import NotFound
-from ..utils import add_cors_headers
+from ..exceptions import Forbidden, NotFound
+from ..renderer import json_response
 from ..utils.asgi import Response
 from .base import View
-from ..renderer import json_dumps
 from .query import run_query_view
 from .special import show_json_page
 
+COUNT_LIMIT_MS = 5
 
-async def database_data(datasette: Any, db: Any) -> dict:
-    """The JSON document describing a database: its tables, views and columns."""
-    table_counts = await db.table_counts(5)
+
+async def database_data(datasette: Any, request: Any, db: Any, private: bool) -> dict:
+    """The JSON document describing a database: its tables, views, queries and columns."""
+    name = db.name
+    table_counts = await db.table_counts(COUNT_LIMIT_MS)
     hidden = set(await db.hidden_table_names())
     all_fks = await db.get_all_foreign_keys()
+    allow_execute_sql = await datasette.permission_allowed(
+        request.actor, "execute-sql", name
+    )
     tables = []
-    table_columns = {}
+    table_columns: dict = {}
     for table in await db.table_names():
+        visible, table_private = await datasette.check_visibility(
+            request.actor,
+            permissions=[("view-table", (name, table)), ("view-database", name), "view-instance"],
+        )
+        if not visible:
+            continue
         columns = await db.table_columns(table)
         table_columns[table] = columns
         tables.append(
@@ -32,24 +43,38 @@ async def database_data(datasette: Any, db: Any) -> dict:
                 "hidden": table in hidden,
                 "fts_table": await db.fts_table(table),
                 "foreign_keys": all_fks.get(table, {"incoming": [], "outgoing": []}),
-                "private": False,
+                "private": table_private,
             }
         )
     tables.sort(key=lambda t: (t["hidden"], t["name"]))
-    views = [{"name": name, "private": False} for name in await db.view_names()]
-    for view in views:
-        table_columns[view["name"]] = []
+    views = []
+    for view in await db.view_names():
+        visible, view_private = await datasette.check_visibility(
+            request.actor,
+            permissions=[("view-table", (name, view)), ("view-database", name), "view-instance"],
+        )
+        if visible:
+            views.append({"name": view, "private": view_private})
+            table_columns[view] = []
+    queries = []
+    for query in (await datasette.get_canned_queries(name, request.actor)).values():
+        visible, query_private = await datasette.check_visibility(
+            request.actor,
+            permissions=[("view-query", (name, query["name"])), ("view-database", name), "view-instance"],
+        )
+        if visible:
+            queries.append(dict(query, private=query_private))
     return {
-        "database": db.name,
-        "private": False,
-        "path": datasette.urls.database(db.name),
+        "database": name,
+        "private": private,
+        "path": datasette.urls.database(name),
         "size": db.size,
         "tables": tables,
         "hidden_count": len([t for t in tables if t["hidden"]]),
         "views": views,
-        "queries": [],
-        "allow_execute_sql": True,
-        "table_columns": table_columns,
+        "queries": queries,
+        "allow_execute_sql": bool(allow_execute_sql),
+        "table_columns": table_columns if allow_execute_sql else {},
     }
 
 
@@ -61,19 +86,18 @@ class DatabaseView(View):
     async def get(self, request: Any, datasette: Any) -> Response:
         db = await datasette.resolve_database(request)
         format = request.url_vars.get("format")
+        visible, private = await datasette.check_visibility(
+            request.actor, permissions=[("view-database", db.name), "view-instance"]
+        )
+        if not visible:
+            raise Forbidden("You do not have permission to view this database")
         sql = (request.args.get("sql") or "").strip()
         if sql:
+            await datasette.ensure_permissions(request.actor, [("execute-sql", db.name)])
             return await run_query_view(datasette, request, db, sql, format)
         if format not in (None, "json"):
             raise NotFound(f"Invalid format: {format}")
-        data = await database_data(datasette, db)
+        data = await database_data(datasette, request, db, private)
         if format == "json":
-            headers: dict = {}
-            if datasette.cors:
-                add_cors_headers(headers)
-            return Response(
-                json_dumps(data),
-                content_type="application/json; charset=utf-8",
-                headers=headers,
-            )
+            return json_response(datasette, data, request=request)
         return Response.html(show_json_page(db.name, data))

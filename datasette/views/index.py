@@ -1,60 +1,90 @@
-"""The index page `/` and `/.json`: every database with a summary of its tables."""
+"""The index page `/` and `/.json`: every visible database with a summary of its tables."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..utils import add_cors_headers
+from ..renderer import json_response
 from ..utils.asgi import Response
 from .base import View
-from ..renderer import json_dumps
 from .special import show_json_page
 
 TRUNCATE_AT = 5
+COUNT_LIMIT_MS = 10
+COUNT_SIZE_LIMIT = 100 * 1024 * 1024
 
 
-async def index_data(datasette: Any) -> dict:
-    """The `/.json` document: per database, counts and its first few tables."""
+async def database_summary(datasette: Any, request: Any, name: str, db: Any, private: bool) -> dict:
+    """One database's entry on the index: counts and its first few tables and views."""
+    hidden = set(await db.hidden_table_names())
+    counts: dict = {}
+    if not db.is_mutable or db.size < COUNT_SIZE_LIMIT:
+        counts = await db.table_counts(COUNT_LIMIT_MS)
+    show_counts = bool(counts) and all(v is not None for v in counts.values())
+    sort_by_relationships = request.args.get("_sort") == "relationships" or not show_counts
+    all_fks = await db.get_all_foreign_keys() if sort_by_relationships else {}
+    tables = []
+    for table in await db.table_names():
+        visible, table_private = await datasette.check_visibility(
+            request.actor,
+            permissions=[("view-table", (name, table)), ("view-database", name), "view-instance"],
+        )
+        if not visible:
+            continue
+        fks = all_fks.get(table) or {"incoming": [], "outgoing": []}
+        tables.append(
+            {
+                "name": table,
+                "columns": await db.table_columns(table),
+                "primary_keys": await db.primary_keys(table),
+                "count": counts.get(table) if show_counts else None,
+                "hidden": table in hidden,
+                "fts_table": await db.fts_table(table),
+                "num_relationships_for_sorting": len(fks["incoming"]) + len(fks["outgoing"]),
+                "private": table_private,
+            }
+        )
+    views = []
+    for view in await db.view_names():
+        visible, view_private = await datasette.check_visibility(
+            request.actor,
+            permissions=[("view-table", (name, view)), ("view-database", name), "view-instance"],
+        )
+        if visible:
+            views.append({"name": view, "private": view_private})
+    listed_tables = [t for t in tables if not t["hidden"]]
+    hidden_tables = [t for t in tables if t["hidden"]]
+    listed_tables.sort(
+        key=lambda t: (t["num_relationships_for_sorting"], t["count"] or 0, t["name"]),
+        reverse=True,
+    )
+    truncated = (listed_tables + views)[:TRUNCATE_AT]
+    return {
+        "name": name,
+        "hash": db.hash,
+        "color": db.color,
+        "path": datasette.urls.database(name),
+        "tables_and_views_truncated": truncated,
+        "tables_and_views_more": (len(listed_tables) + len(views)) > TRUNCATE_AT,
+        "tables_count": len(listed_tables),
+        "table_rows_sum": sum((t["count"] or 0) for t in listed_tables),
+        "show_table_row_counts": show_counts,
+        "hidden_table_rows_sum": sum((t["count"] or 0) for t in hidden_tables),
+        "hidden_tables_count": len(hidden_tables),
+        "views_count": len(views),
+        "private": private,
+    }
+
+
+async def index_data(datasette: Any, request: Any) -> dict:
+    """The `/.json` document, keyed by database name."""
     data = {}
     for name, db in datasette.databases.items():
-        hidden = set(await db.hidden_table_names())
-        counts = await db.table_counts(10) if (not db.is_mutable or db.size < 100 * 1024 * 1024) else {}
-        tables = []
-        for table in await db.table_names():
-            tables.append(
-                {
-                    "name": table,
-                    "columns": await db.table_columns(table),
-                    "primary_keys": await db.primary_keys(table),
-                    "count": counts.get(table),
-                    "hidden": table in hidden,
-                    "fts_table": await db.fts_table(table),
-                    "num_relationships_for_sorting": 0,
-                    "private": False,
-                }
-            )
-        visible = [t for t in tables if not t["hidden"]]
-        visible.sort(key=lambda t: (t["count"] or 0, t["name"]), reverse=True)
-        views = await db.view_names()
-        listed = visible[:TRUNCATE_AT]
-        listed += [{"name": v, "private": False} for v in views][: TRUNCATE_AT - len(listed)]
-        data[name] = {
-            "name": name,
-            "hash": db.hash,
-            "color": db.color,
-            "path": datasette.urls.database(name),
-            "tables_and_views_truncated": listed,
-            "tables_and_views_more": (len(visible) + len(views)) > TRUNCATE_AT,
-            "tables_count": len(visible),
-            "table_rows_sum": sum((t["count"] or 0) for t in visible),
-            "show_table_row_counts": all(t["count"] is not None for t in visible),
-            "hidden_table_rows_sum": sum(
-                (t["count"] or 0) for t in tables if t["hidden"]
-            ),
-            "hidden_tables_count": len(tables) - len(visible),
-            "views_count": len(views),
-            "private": False,
-        }
+        visible, private = await datasette.check_visibility(
+            request.actor, permissions=[("view-database", name), "view-instance"]
+        )
+        if visible:
+            data[name] = await database_summary(datasette, request, name, db, private)
     return data
 
 
@@ -64,14 +94,13 @@ class IndexView(View):
     name = "index"
 
     async def get(self, request: Any, datasette: Any) -> Response:
-        data = await index_data(datasette)
-        headers: dict = {}
-        if datasette.cors:
-            add_cors_headers(headers)
+        await datasette.ensure_permissions(request.actor, ["view-instance"])
+        data = await index_data(datasette, request)
         if request.url_vars.get("format") in ("json", "jsono"):
-            return Response(
-                json_dumps(data),
-                content_type="application/json; charset=utf-8",
-                headers=headers,
-            )
-        return Response.html(show_json_page("Datasette", data), headers=headers)
+            return json_response(datasette, data, request=request)
+        response = Response.html(show_json_page("Datasette", data))
+        if datasette.cors:
+            from ..utils import add_cors_headers
+
+            add_cors_headers(response.headers)
+        return response
