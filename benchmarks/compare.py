@@ -2,7 +2,8 @@
 
 Both servers run as subprocesses on free loopback ports, serving the same generated data
 (`make_data.py`) with the same flags, and are measured by the same load generator
-(`loadgen.py`). Runs alternate: ours, upstream, ours, upstream, ... for `--rounds` rounds.
+(`loadgen.py`: wrk for a fixed duration when it is installed, else the Python httpx client
+for a fixed number of requests; `--loadgen` picks). Runs alternate: ours, upstream, ours, upstream, ... for `--rounds` rounds.
 Each round, for each server: time a start with the 20 `many/*.db` databases, then start it
 on `big.db`, warm up, and load every scenario in turn.
 
@@ -11,7 +12,8 @@ the ratio ours/upstream (for startup: median seconds and upstream/ours, so >1 al
 means ours is faster). `--save` also writes `benchmarks/results/latest.json`.
 
     bash benchmarks/setup_upstream.sh      # once: upstream 1.0a7 into benchmarks/.venv-upstream
-    python benchmarks/compare.py [--rounds 3] [--requests 400] [--concurrency 8] [--save]
+    python benchmarks/compare.py [--rounds 3] [--loadgen auto|wrk|python] [--duration 5]
+        [--requests 400] [--concurrency 8] [--save]
 """
 
 from __future__ import annotations
@@ -77,7 +79,9 @@ class Side:
 @dataclass(frozen=True)
 class Settings:
     rounds: int
-    requests: int
+    loadgen: str  # "wrk" or "python", resolved from --loadgen; the same for both servers
+    duration: int  # seconds per measured run with wrk
+    requests: int  # requests per measured run with the Python load generator
     concurrency: int
     warmup: int
     time_limit: float
@@ -240,11 +244,15 @@ def measure_scenario(base_url: str, scenario: Scenario, settings: Settings) -> d
         row_counts.append(rows)
     urls = [base_url + path for path in scenario.paths]
     if settings.warmup:
+        # Always the Python client: it waits for every response, so the measured run starts
+        # on an idle server (wrk drops what is in flight when it stops, and the server would
+        # still be working on it). Unmeasured, and the same for both servers.
         asyncio.run(
             loadgen.run_load(urls, settings.warmup, settings.concurrency, settings.time_limit)
         )
-    result = asyncio.run(
-        loadgen.run_load(urls, settings.requests, settings.concurrency, settings.time_limit)
+    result = loadgen.run(
+        settings.loadgen, urls, settings.requests, settings.concurrency, settings.time_limit,
+        settings.duration,
     )
     return {**result.to_json(), "rows_in_first_response": row_counts[0]}
 
@@ -427,6 +435,14 @@ def run(settings: Settings) -> dict:
     table, summary = summarize(results, goals)
     print()
     print_table(table)
+    unit = (
+        f"{settings.duration} s runs" if settings.loadgen == "wrk"
+        else f"{settings.requests}-request runs"
+    )
+    print(
+        f"(medians over {settings.rounds} round(s); load generator {settings.loadgen}, "
+        f"{unit} x {settings.concurrency} connections)"
+    )
     return summary
 
 
@@ -437,8 +453,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
     parser.add_argument(
+        "--loadgen", choices=("auto", *loadgen.LOADGENS), default="auto",
+        help="load generator for both servers: auto (the default) is wrk when it is on PATH, "
+        "else python",
+    )
+    parser.add_argument(
+        "--duration", type=int, default=loadgen.DEFAULT_DURATION,
+        help="wrk: whole seconds per scenario per run (default %(default)s)",
+    )
+    parser.add_argument(
         "--requests", type=int, default=loadgen.DEFAULT_REQUESTS,
-        help="requests per scenario per run (default %(default)s)",
+        help="python load generator: requests per scenario per run (default %(default)s)",
     )
     parser.add_argument(
         "--concurrency", type=int, default=loadgen.DEFAULT_CONCURRENCY,
@@ -469,8 +494,12 @@ def main(argv: list[str] | None = None) -> int:
         help="exit 1 if any scenario misses its goal or is unsupported by ours",
     )
     args = parser.parse_args(argv)
-    if args.rounds < 1 or args.requests < 1 or args.concurrency < 1:
-        parser.error("--rounds, --requests and --concurrency must be at least 1")
+    if args.rounds < 1 or args.requests < 1 or args.concurrency < 1 or args.duration < 1:
+        parser.error("--rounds, --duration, --requests and --concurrency must be at least 1")
+    try:
+        chosen = loadgen.resolve_loadgen(args.loadgen)
+    except ValueError as exc:
+        parser.error(str(exc))
 
     ensure_upstream()
     started = time.perf_counter()
@@ -478,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generated data in {args.data_dir} in {time.perf_counter() - started:.1f}s")
     settings = Settings(
         rounds=args.rounds,
+        loadgen=chosen,
+        duration=args.duration,
         requests=args.requests,
         concurrency=args.concurrency,
         warmup=args.warmup,
@@ -487,10 +518,21 @@ def main(argv: list[str] | None = None) -> int:
         rows=args.rows,
         only=tuple(args.scenario or choices),
     )
+    if chosen == "wrk":
+        version = loadgen.wrk_version() or "wrk"
+        per_run = (
+            f"{settings.duration} s x {settings.concurrency} connections per scenario "
+            f"(wrk -t1, {settings.warmup} warm-up requests first)"
+        )
+    else:
+        version = f"python httpx {httpx.__version__}"
+        per_run = (
+            f"{settings.requests} requests x {settings.concurrency} connections per scenario"
+        )
     print(
         f"comparing ours ({sys.executable} -m datasette) with upstream {UPSTREAM_VERSION}: "
-        f"{settings.rounds} rounds, {settings.requests} requests x {settings.concurrency} "
-        f"connections per scenario",
+        f"{settings.rounds} rounds, {per_run}\n"
+        f"load generator: {chosen} ({version}), the same for both servers",
         flush=True,
     )
     summary = run(settings)
@@ -506,6 +548,7 @@ def main(argv: list[str] | None = None) -> int:
             "settings": {k: v for k, v in asdict(settings).items() if k != "data_dir"},
             "serve_flags": list(SERVE_FLAGS),
             "upstream_version": UPSTREAM_VERSION,
+            "loadgen": {"name": chosen, "version": version},
             "scenarios": summary,
         }
         with open(RESULTS_PATH, "w") as fp:

@@ -409,6 +409,13 @@ def run_wrk(
     try:
         report = parse_wrk_output(done.stdout)
     except ValueError as exc:
+        if "unable to connect" in done.stdout + done.stderr:
+            # wrk gives up at once when its first connection is refused: one failed
+            # request, an error like run_load's ConnectError.
+            return LoadResult(
+                requests=1, ok=0, errors={"socket connect": 1}, loadgen="wrk",
+                hit_time_limit=seconds < wanted,
+            )
         raise RuntimeError(
             f"wrk exited with code {done.returncode} and {exc}:\n{done.stdout}{done.stderr}"
         )
@@ -468,10 +475,14 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     if chosen == "wrk":
-        result = run_wrk(
-            args.urls, args.requests, args.concurrency, args.time_limit, args.duration,
-            args.request_timeout,
-        )
+        try:
+            result = run_wrk(
+                args.urls, args.requests, args.concurrency, args.time_limit, args.duration,
+                args.request_timeout,
+            )
+        except (RuntimeError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     else:
         result = asyncio.run(
             run_load(

@@ -95,9 +95,16 @@ def build_routes(datasette: Any) -> list:
     def add(view: Any, regex: str) -> None:
         routes.append((regex, view))
 
-    def json_page(filename: str, callback: Callable, needs_request: bool = False) -> Any:
+    def json_page(
+        filename: str,
+        callback: Callable,
+        needs_request: bool = False,
+        permission: Any = "view-instance",
+    ) -> Any:
         return wrap_view(
-            JsonDataView(datasette, filename, callback, needs_request=needs_request),
+            JsonDataView(
+                datasette, filename, callback, needs_request=needs_request, permission=permission
+            ),
             datasette,
         )
 
@@ -123,7 +130,7 @@ def build_routes(datasette: Any) -> list:
         r"/-/databases(\.(?P<format>json))?$",
     )
     add(
-        json_page("actor", datasette._actor, needs_request=True),
+        json_page("actor", datasette._actor, needs_request=True, permission=None),
         r"/-/actor(\.(?P<format>json))?$",
     )
     add(wrap_view(DatabaseDownload(), datasette), r"/(?P<database>[^\/\.]+)\.db$")

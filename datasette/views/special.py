@@ -44,6 +44,8 @@ class JsonDataView(View):
         self.permission = permission
 
     async def get(self, request: Any, datasette: Any) -> Response:
+        if self.permission:
+            await datasette.ensure_permissions(request.actor, [self.permission])
         if self.needs_request:
             data = self.data_callback(request)
         else:
