@@ -25,3 +25,8 @@ lint: install
 # Benchmark the foundation (internal database writes, SQL JSON over HTTP)
 benchmark: install
     {{venv}}/bin/python benchmarks/foundation.py
+
+# Compare this server with upstream Datasette 1.0a7 side by side (installs upstream in its own venv)
+benchmark-compare: install
+    bash benchmarks/setup_upstream.sh
+    {{venv}}/bin/python benchmarks/compare.py

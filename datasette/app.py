@@ -38,6 +38,8 @@ from . import permissions as permissions_engine
 from .permissions import _UNSET
 from .plugins import pm, load_plugins_dir
 from .renderer import collect_renderers
+from .templating import app_css_hash, build_jinja_env, plugin_template_dirs
+from .templating import render_template as _render_template
 from .settings import (  # noqa: F401 - re-exported
     DEFAULT_SETTINGS,
     OBSOLETE_SETTINGS,
@@ -205,6 +207,7 @@ class Datasette:
 
         self.permissions: dict = {}
         self.renderers = collect_renderers(self)
+        self.jinja_env = build_jinja_env(self.template_dir, plugin_template_dirs())
         self._permission_checks: deque = deque(maxlen=200)
         self._root_token = secrets.token_hex(32)
         self._startup_invoked = False
@@ -394,6 +397,33 @@ class Datasette:
         if not hasattr(request, "_messages"):
             request._messages = []
         request._messages.append((message, type))
+        request._messages_changed = True
+
+    def _show_messages(self, request: Any) -> list:
+        """Messages waiting for this request; showing them clears the cookie."""
+        if request is None:
+            return []
+        messages = list(getattr(request, "_messages", None) or [])
+        if messages:
+            request._messages = []
+            request._messages_changed = True
+        return messages
+
+    async def render_template(
+        self,
+        templates: Any,
+        context: Any = None,
+        request: Any = None,
+        view_name: Optional[str] = None,
+    ) -> str:
+        """Render a template (name, list of names or `Template`) with plugin context."""
+        return await _render_template(
+            self, templates, context=context, request=request, view_name=view_name
+        )
+
+    def app_css_hash(self) -> str:
+        """Six hex characters identifying the bundled `app.css`."""
+        return app_css_hash()
 
     # -- connections and startup -----------------------------------------------------------
 
@@ -457,6 +487,8 @@ class Datasette:
         from .permissions import collect_permissions
 
         self.permissions = collect_permissions(self)
+        for hook in pm.hook.prepare_jinja2_environment(env=self.jinja_env, datasette=self):
+            await await_me_maybe(hook)
         await self.refresh_schemas()
         for hook in pm.hook.startup(datasette=self):
             await await_me_maybe(hook)

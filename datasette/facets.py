@@ -263,7 +263,7 @@ class Facet:
         return self.row_count
 
     def _absolute(self, path: str) -> str:
-        return self.ds.absolute_url(self.request, path)
+        return self.ds.absolute_url(self.request, self.ds.urls.path(path))
 
     def _suggestion_toggle_url(self, column: str) -> str:
         """Absolute URL of the current page with this facet type added for `column`."""
@@ -273,13 +273,13 @@ class Facet:
     def _facet_toggle_url(self, entry: dict, column: str) -> str:
         """Relative URL of the current page without the parameter that asked for this facet.
 
-        The request path already carries any `base_url` prefix, so it is used as is.
+        The router strips `base_url` from request paths, so it is added back here.
         """
         key, value = entry.get("param") or (
             "_facet" if self.type == "column" else "_facet_{}".format(self.type),
             column,
         )
-        return path_with_removed_args(self.request, {key: value})
+        return self.ds.urls.path(path_with_removed_args(self.request, {key: value}))
 
     def _value_toggle_url(
         self, pairs: List[Tuple[str, str]], key: str, value: Any

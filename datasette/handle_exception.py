@@ -20,7 +20,7 @@ def handle_exception(datasette, request, exception):
                 type(exception), exception, exception.__traceback__, file=sys.stderr
             )
         status, message, title, error_dict, is_html = error_details(exception)
-        return error_response(
+        return await error_response(
             datasette, request, status, message, title, error_dict, is_html
         )
 

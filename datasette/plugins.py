@@ -87,7 +87,7 @@ def _plugin_package_dir(plugin: object, subdir: str):
 def get_plugins() -> Iterator[dict]:
     """Each registered plugin: name, static and templates paths, hooks, version."""
     distinfo = {plugin: dist for plugin, dist in pm.list_plugin_distinfo()}
-    for plugin in pm.get_plugins():
+    for _, plugin in pm.list_name_plugin():
         is_default = getattr(plugin, "__name__", None) in DEFAULT_PLUGINS
         info = {
             "name": getattr(plugin, "__name__", str(plugin)),

@@ -7,6 +7,7 @@ the first-request start-up, then each plugin's `asgi_wrapper` (the last one oute
 from __future__ import annotations
 
 import re
+import urllib.parse
 from typing import Any, Optional
 
 from .database import schema_checked
@@ -33,8 +34,17 @@ class DatasetteRouter:
             path = scope["path"]
         base_url = self.ds.setting("base_url")
         if base_url != "/" and path.startswith(base_url):
+            # Views see paths without the prefix; every URL they build goes through
+            # `datasette.urls`, which adds it back exactly once.
             path = "/" + path[len(base_url) :]
-            scope = dict(scope, route_path=path)
+            raw_query = scope.get("query_string", b"")
+            scope = dict(
+                scope,
+                path=urllib.parse.unquote(path),
+                raw_path=path.encode("latin-1"),
+                route_path=path,
+            )
+            scope["query_string"] = raw_query
         if self.ds.setting("force_https_urls"):
             scope = dict(scope, scheme="https")
         await self.route_path(scope, receive, send, path)
@@ -52,6 +62,7 @@ class DatasetteRouter:
                 url_vars = {k: v for k, v in match.groupdict().items() if v is not None}
                 route_scope = dict(scope, url_route={"kwargs": url_vars})
                 request = Request(route_scope, receive)
+                self._read_messages(request)
                 response = await view(request, send)
                 if response is not None:
                     self._write_messages(request, response)
@@ -65,13 +76,34 @@ class DatasetteRouter:
         except Exception as exception:
             await self.handle_exception(request, send, exception)
 
+    def _read_messages(self, request: Request) -> None:
+        """Load flash messages from the signed `ds_messages` cookie onto the request."""
+        request._messages = []
+        request._messages_changed = False
+        cookie = request.cookies.get("ds_messages")
+        if not cookie:
+            return
+        try:
+            messages = self.ds.unsign(cookie, "messages")
+        except Exception:
+            request._messages_changed = True  # a bad cookie is dropped
+            return
+        if isinstance(messages, list):
+            request._messages = [tuple(m) for m in messages if isinstance(m, list) and len(m) == 2]
+
     def _write_messages(self, request: Request, response: Response) -> None:
-        """Send messages queued with `datasette.add_message` as the `ds_messages` cookie."""
+        """Send pending messages as `ds_messages`, or clear the cookie once shown."""
+        if not getattr(request, "_messages_changed", False):
+            return
+        if not hasattr(response, "set_cookie"):
+            return
         messages = getattr(request, "_messages", None)
-        if messages and hasattr(response, "set_cookie"):
+        if messages:
             response.set_cookie(
                 "ds_messages", self.ds.sign([list(m) for m in messages], "messages")
             )
+        else:
+            response.set_cookie("ds_messages", "", expires=0, max_age=0)
 
     async def _actor(self, request: Request) -> Optional[dict]:
         for candidate in pm.hook.actor_from_request(datasette=self.ds, request=request):

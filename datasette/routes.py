@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from .plugins import pm
+from .plugins import get_plugins, pm
+from .templating import STATIC
 from .utils import async_call_with_supported_arguments
-from .utils.asgi import Response
+from .utils.asgi import Response, asgi_send_file, asgi_static
 from .views.base import View
 from .views.database import DatabaseView
 from .views.index import IndexView
@@ -85,6 +86,16 @@ def permanent_redirect(
     return view
 
 
+async def favicon(request: Any, send: Any) -> None:
+    """The bundled icon, cacheable for an hour."""
+    await asgi_send_file(
+        send,
+        STATIC / "favicon.png",
+        content_type="image/png",
+        headers={"Cache-Control": "max-age=3600, immutable, public"},
+    )
+
+
 def build_routes(datasette: Any) -> list:
     """Every route of the instance, plugin routes first."""
     routes: list = []
@@ -109,6 +120,17 @@ def build_routes(datasette: Any) -> list:
         )
 
     add(wrap_view(IndexView(), datasette), r"/(\.(?P<format>jsono?))?$")
+    add(favicon, r"/favicon\.ico$")
+    add(asgi_static(STATIC), r"/-/static/(?P<path>.*)$")
+    for mount, directory in datasette.static_mounts:
+        add(asgi_static(directory), r"/" + re.escape(mount) + r"/(?P<path>.*)$")
+    for plugin in get_plugins():
+        if plugin["static_path"]:
+            view = asgi_static(plugin["static_path"])
+            add(view, r"/-/static-plugins/" + re.escape(plugin["name"]) + r"/(?P<path>.*)$")
+            underscored = plugin["name"].replace("-", "_")
+            if underscored != plugin["name"]:
+                add(view, r"/-/static-plugins/" + re.escape(underscored) + r"/(?P<path>.*)$")
     add(
         permanent_redirect(
             "/_memory", forward_query_string=True, forward_rest=True, datasette=datasette

@@ -7,6 +7,7 @@ paginate by keyset (the `_next` token names the last row seen), views by offset.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -105,19 +106,27 @@ class TableQuery:
         return " ".join(sql.split()), params
 
     def keyset_clause(self, token: str) -> tuple:
-        """The predicate selecting rows after the row the token names."""
+        """The predicate selecting rows after the row the token names.
+
+        Its parameters are numbered after the filters' `p0, p1...` so neither overwrites
+        the other.
+        """
         components = urlsafe_components(token)
         expected = len(self.pks) + (1 if self.sort else 0)
         if len(components) != expected:
             raise BadRequest("Invalid _next token")
+        start = 1 + max(
+            (int(name[1:]) for name in self.params if re.fullmatch(r"p\d+", name)),
+            default=-1,
+        )
         params: dict = {}
         pk_values = components[1:] if self.sort else components
         for i, (pk, value) in enumerate(zip(self.pks, pk_values)):
             typed = self.typed(pk, value)
             if isinstance(typed, str) and self._integer_key(pk):
                 raise BadRequest("Invalid _next token")
-            params[f"p{i}"] = typed
-        pk_after = compound_keys_after_sql(self.pks)
+            params[f"p{start + i}"] = typed
+        pk_after = compound_keys_after_sql(self.pks, start)
         if not self.sort:
             return pk_after, params
         column = quote(self.sort)
@@ -130,7 +139,7 @@ class TableQuery:
         # type (integer, real, text) is exact; fall back to the token's text if that row
         # has gone.
         pk_match = " and ".join(
-            f"{'rowid' if pk == 'rowid' else quote(pk)} = :p{i}"
+            f"{'rowid' if pk == 'rowid' else quote(pk)} = :p{start + i}"
             for i, pk in enumerate(self.pks)
         )
         params["sort_value"] = self.typed(self.sort, sort_value)

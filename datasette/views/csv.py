@@ -69,6 +69,9 @@ async def table_csv(datasette: Any, request: Any, db: Any, table: str, is_view: 
         page.query.page_size = datasette.setting("max_returned_rows")
         page.query.next_token = None
     headers, content_type = _headers(datasette, request, table)
+    from .table import cache_headers
+
+    headers.update(cache_headers(datasette, request))
     key_columns = page.query.pks
 
     def blob_url(row: Any, column: str) -> str:

@@ -9,7 +9,6 @@ from ..renderer import json_response
 from ..utils.asgi import Response
 from .base import View
 from .query import run_query_view
-from .special import show_json_page
 
 COUNT_LIMIT_MS = 5
 
@@ -100,4 +99,6 @@ class DatabaseView(View):
         data = await database_data(datasette, request, db, private)
         if format == "json":
             return json_response(datasette, data, request=request)
-        return Response.html(show_json_page(db.name, data))
+        from .database_html import render_database_html
+
+        return await render_database_html(datasette, request, db, data)

@@ -1,13 +1,14 @@
-"""Turning an exception into a response body: the JSON error object or a minimal HTML page.
+"""Turning an exception into a response: the JSON error object or the error page.
 
-The HTML here is deliberately plain; the templated error pages replace it when present.
+Error pages are rendered straight from `<status>.html` or `error.html`, not through
+`render_template`, so a failing plugin hook cannot also break the page reporting it.
 """
 
 from __future__ import annotations
 
 from typing import Any, Optional
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from ..exceptions import Base400, DatasetteError
 from ..utils import add_cors_headers
@@ -30,7 +31,11 @@ def error_details(exception: BaseException) -> tuple:
     return 500, str(exception), None, {}, False
 
 
-def error_response(
+def wants_json(request: Any) -> bool:
+    return request is not None and request.path.split("?")[0].endswith(".json")
+
+
+async def error_response(
     datasette: Any,
     request: Any,
     status: int,
@@ -38,26 +43,32 @@ def error_response(
     title: Optional[str] = None,
     error_dict: Optional[dict] = None,
     message_is_html: bool = False,
-    force_html: bool = False,
 ) -> Response:
-    """A JSON error for `.json` paths, else an HTML error page."""
+    """A JSON error for `.json` paths, else the HTML error page."""
     headers: dict = {}
     if datasette.cors:
         add_cors_headers(headers)
-    path = request.path if request is not None else ""
-    if path.split("?")[0].endswith(".json") and not force_html:
+    if wants_json(request):
         info = dict(error_dict or {})
         info.update({"ok": False, "error": message, "status": status, "title": title})
         return Response.json(info, status=status, headers=headers)
-    heading = title or f"Error {status}"
-    body = Markup(message) if message_is_html else escape(message)
-    html = (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>{escape(heading)}</title>\n</head>\n<body class=\"error\">\n"
-        f"<h1>{escape(heading)}</h1>\n"
-        "<div style=\"padding: 1em; margin: 1em 0; border: 3px solid red;\">"
-        f"{body}</div>\n</body>\n</html>\n"
+    template = datasette.jinja_env.select_template([f"{status}.html", "error.html"])
+
+    async def no_menu_links() -> list:
+        return []
+
+    html = await template.render_async(
+        {
+            **(error_dict or {}),
+            "ok": False,
+            "error": Markup(message) if message_is_html else message,
+            "status": status,
+            "title": title,
+            "urls": datasette.urls,
+            "app_css_hash": datasette.app_css_hash(),
+            "menu_links": no_menu_links,
+            "request": request,
+            "base_url": datasette.setting("base_url"),
+        }
     )
     return Response.html(html, status=status, headers=headers)
-

@@ -7,7 +7,6 @@ from typing import Any
 from ..renderer import json_response
 from ..utils.asgi import Response
 from .base import View
-from .special import show_json_page
 
 TRUNCATE_AT = 5
 COUNT_LIMIT_MS = 10
@@ -98,9 +97,6 @@ class IndexView(View):
         data = await index_data(datasette, request)
         if request.url_vars.get("format") in ("json", "jsono"):
             return json_response(datasette, data, request=request)
-        response = Response.html(show_json_page("Datasette", data))
-        if datasette.cors:
-            from ..utils import add_cors_headers
+        from .index_html import render_index_html
 
-            add_cors_headers(response.headers)
-        return response
+        return await render_index_html(datasette, request, data)

@@ -20,7 +20,6 @@ from ..renderer import json_response, newline_delimited, rows_as_arrays, rows_as
 from ..utils import await_me_maybe, derive_named_parameters, validate_sql_select
 from ..utils.asgi import Response
 from ..utils.sqlite import sqlite3
-from .special import show_json_page
 from .table_args import SHAPES, extras_requested
 
 SQL_TIME_LIMIT_DOCS = "https://docs.datasette.io/en/stable/settings.html#sql-time-limit-ms"
@@ -38,6 +37,21 @@ def interrupted_message(sql: str) -> str:
         'ta.style.height = ta.scrollHeight + "px";\n'
         "</script>"
     )
+
+
+_NAMED_PARAMETERS_CACHE_SIZE = 256
+
+
+async def named_parameters(db: Any, sql: str) -> list:
+    """`:name` parameters of `sql`, remembered per schema version (EXPLAIN costs a trip)."""
+    cache = db._schema_cache.setdefault(("named_parameters",), {})
+    if sql in cache:
+        return list(cache[sql])
+    names = list(await derive_named_parameters(db, sql))
+    if len(cache) >= _NAMED_PARAMETERS_CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[sql] = list(names)
+    return names
 
 
 def parse_timelimit(request: Any) -> Optional[int]:
@@ -83,7 +97,7 @@ async def run_query_view(
         validate_sql_select(sql)
     except InvalidSql as e:
         raise DatasetteError(str(e), title="Invalid SQL", status=400)
-    names = await derive_named_parameters(db, sql)
+    names = await named_parameters(db, sql)
     params = {
         name: request.args.get(name, "")
         for name in names
@@ -150,15 +164,17 @@ async def execute_and_render(
             view_name="database",
             truncated=results.truncated,
         )
-    data = dict(extra_data or {"database": db.name, "sql": sql})
-    data.update(
-        {
-            "columns": results.columns,
-            "rows": [list(row) for row in results.rows],
-            "truncated": results.truncated,
-        }
+    from .query_html import render_query_html
+
+    return await render_query_html(
+        datasette,
+        request,
+        db,
+        sql=sql,
+        params=params,
+        results=results,
+        canned=(extra_data or {}).get("query"),
     )
-    return Response.html(show_json_page(page_title or f"{db.name}: {sql}", data))
 
 
 async def resolve_magic_parameters(datasette: Any, request: Any, names: list) -> dict:
@@ -186,7 +202,7 @@ async def resolve_magic_parameters(datasette: Any, request: Any, names: list) ->
 
 async def canned_query_params(datasette: Any, request: Any, db: Any, canned: dict, supplied: dict) -> dict:
     """Parameters for a canned query: named ones from `supplied`, magic ones resolved."""
-    names = canned.get("params") or await derive_named_parameters(db, canned["sql"])
+    names = canned.get("params") or await named_parameters(db, canned["sql"])
     params = {name: supplied.get(name, "") for name in names if not name.startswith("_")}
     params.update(await resolve_magic_parameters(datasette, request, names))
     return params
@@ -217,8 +233,18 @@ async def canned_query_view(
     if canned.get("write"):
         if format == "json":
             return json_response(datasette, {"ok": True, "rows": [], "truncated": False}, request=request)
-        return Response.html(
-            show_json_page(f"{db.name}: {canned['name']}", {"query": canned, "write": True})
+        from .query_html import render_query_html
+
+        supplied = {k: request.args.get(k) for k in request.args}
+        names = canned.get("params") or await named_parameters(db, canned["sql"])
+        return await render_query_html(
+            datasette,
+            request,
+            db,
+            sql=canned["sql"],
+            params={n: supplied.get(n, "") for n in names if not n.startswith("_")},
+            results=None,
+            canned=canned,
         )
     params = await canned_query_params(
         datasette, request, db, canned, {k: request.args.get(k) for k in request.args}

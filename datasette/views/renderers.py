@@ -60,6 +60,10 @@ async def render_output(
         response = result
     for key, value in (headers or {}).items():
         response.headers.setdefault(key, value)
+    if datasette.cors:
+        from ..utils import add_cors_headers
+
+        add_cors_headers(response.headers)
     return response
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
+import urllib.parse
 from typing import Any
 
 from ..exceptions import Forbidden, NotFound
 from ..renderer import json_response, newline_delimited, rows_as_arrays, rows_as_objects
-from ..utils import path_from_row_pks, tilde_encode
+from ..utils import path_from_row_pks
 from ..utils.asgi import Response
 from .base import View
-from .special import show_json_page
 from .table import cache_headers
 from .table_args import SHAPES, extras_requested
 
@@ -35,8 +35,9 @@ async def foreign_key_tables(datasette: Any, db: Any, table: str, pk_values: lis
         key = fk["other_column"]
         if key.startswith("_"):
             key += "__exact"
-        link = "{}?{}={}".format(
-            datasette.urls.table(db.name, fk["other_table"]), key, tilde_encode(str(pk_values[0]))
+        link = "{}?{}".format(
+            datasette.urls.table(db.name, fk["other_table"]),
+            urllib.parse.urlencode({key: str(pk_values[0])}),
         )
         found.append(
             {
@@ -99,8 +100,11 @@ class RowView(View):
             )
         headers = cache_headers(datasette, request)
         if format is None:
-            data = {"database": db.name, "table": table, "columns": columns, "rows": [list(r) for r in rows]}
-            return Response.html(show_json_page(f"{db.name}: {table}", data), headers=headers)
+            from .row_html import render_row_html
+
+            return await render_row_html(
+                datasette, request, db, table, resolved, columns, rows, private, headers
+            )
         shape = request.args.get("_shape") or "objects"
         if shape not in SHAPES:
             from ..exceptions import DatasetteError

@@ -59,4 +59,23 @@ class JsonDataView(View):
                 content_type="application/json; charset=utf-8",
                 headers=headers,
             )
-        return Response.html(show_json_page(f"{self.filename}.json", data), headers=headers)
+        return Response.html(
+            await datasette.render_template(
+                "show_json.html",
+                {
+                    "filename": f"{self.filename}.json",
+                    "data_json": json.dumps(data, indent=4, default=repr),
+                    "alternate_url_json": datasette.absolute_url(
+                        request, datasette.urls.path(f"-/{self.filename}.json")
+                    ),
+                },
+                request=request,
+                view_name="json_data",
+            ),
+            headers=dict(
+                headers,
+                Link='{}; rel="alternate"; type="application/json+datasette"'.format(
+                    datasette.absolute_url(request, datasette.urls.path(f"-/{self.filename}.json"))
+                ),
+            ),
+        )

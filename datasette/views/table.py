@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..exceptions import DatasetteError, Forbidden, NotFound, QueryInterrupted, TableNotFound
+from ..exceptions import BadRequest, DatasetteError, Forbidden, NotFound, QueryInterrupted, TableNotFound
 from ..filters import Filters
 from ..plugins import pm
 from ..renderer import json_response, newline_delimited, rows_as_arrays, rows_as_objects
@@ -333,6 +333,10 @@ class TableView(View):
             return redirect
         if format not in ("json", "csv", None) and format not in datasette.renderers:
             raise NotFound(f"Invalid format: {format}")
+        if not datasette.setting("allow_facet") and any(
+            key.startswith("_facet") for key in request.args
+        ):
+            raise BadRequest("_facet= is not allowed")
         if format == "csv":
             from .csv import table_csv
 
