@@ -645,6 +645,9 @@ class Datasette:
         db, table_name, _ = await self.resolve_table(request)
         pk_values = urlsafe_components(request.url_vars["pks"])
         sql, params, pks = await row_sql_params_pks(db, table_name, pk_values)
+        if len(pk_values) != len(pks):
+            # A key path with too few or too many parts names no row.
+            raise RowNotFound(f"Row not found: {pk_values}", db.name, table_name, pk_values)
         results = await db.execute(sql, params, truncate=True)
         row = results.first()
         if row is None:

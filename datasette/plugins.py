@@ -26,6 +26,7 @@ DEFAULT_PLUGINS = (
     "datasette.default_permissions",
     "datasette.default_magic_parameters",
     "datasette.blob_renderer",
+    "datasette.default_menu_links",
     "datasette.handle_exception",
     "datasette.forbidden",
 )

@@ -438,12 +438,6 @@ def test_post_to_read_only_canned_query_is_405(writable, name):
     assert "Method not allowed" in response.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POST to a read-only canned query at a .json path answers 405 text/plain "
-    "'Method not allowed' instead of the JSON form of §0.5 (canned_query_write uses "
-    "Response.text, not View.method_not_allowed)",
-)
 def test_post_to_read_only_canned_query_json_path_is_json_405(writable):
     response = post(writable.server, "/fixtures/neighborhood_search.json", data={"text": "x"})
     assert assert_json(response, status=405) == {"ok": False, "error": "Method not allowed"}

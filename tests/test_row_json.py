@@ -237,21 +237,11 @@ def test_row_of_unknown_table_is_404(read_api_server):
     assert assert_json(response, status=404)["error"] == "Table not found: no_such_table"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="too few key parts: resolve_row binds only :p0 of a two-column key, SQLite raises "
-    "'You did not supply a value for binding parameter :p1.' and the response is 500",
-)
 def test_too_few_key_parts_is_404(read_api_server):
     response = get(read_api_server, "/fixtures/compound_primary_key/a.json")
     assert assert_json(response, status=404)["ok"] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="too many key parts: resolve_row ignores the extra part, so "
-    "/fixtures/simple_primary_key/1,2.json answers 200 with row 1",
-)
 def test_too_many_key_parts_is_404(read_api_server):
     response = get(read_api_server, "/fixtures/simple_primary_key/1,2.json")
     assert assert_json(response, status=404)["ok"] is False

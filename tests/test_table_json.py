@@ -164,7 +164,9 @@ def test_shape_objects_is_the_default(read_api_server):
 
 def test_shape_arrays(read_api_server):
     data = get_json(
-        read_api_server, "/fixtures/simple_primary_key.json", {"_shape": "arrays", "_extra": "columns"}
+        read_api_server,
+        "/fixtures/simple_primary_key.json",
+        {"_shape": "arrays", "_extra": "columns"},
     )
     assert list(data) == ["ok", "next", "columns", "rows", "truncated"]
     assert data["columns"] == ["id", "content"]
@@ -172,7 +174,9 @@ def test_shape_arrays(read_api_server):
 
 
 def test_shape_arrays_rowid_table(read_api_server):
-    data = get_json(read_api_server, "/fixtures/no_primary_key.json", {"_shape": "arrays", "_size": "1"})
+    data = get_json(
+        read_api_server, "/fixtures/no_primary_key.json", {"_shape": "arrays", "_size": "1"}
+    )
     assert data["rows"] == [[1, "1", "a1", "b1", "c1"]]
     assert data["next"] == "1"
 
@@ -284,7 +288,9 @@ FILTER_CASES = [
 
 
 @pytest.mark.parametrize(
-    "params,expected", FILTER_CASES, ids=["&".join(f"{k}={v}" for k, v in c[0]) for c in FILTER_CASES]
+    "params,expected",
+    FILTER_CASES,
+    ids=["&".join(f"{k}={v}" for k, v in c[0]) for c in FILTER_CASES],
 )
 def test_filter_operators_on_places(read_api_server, params, expected):
     assert place_pks(read_api_server, params) == expected
@@ -456,9 +462,12 @@ def test_sort_by_desc_redirects_to_sort_desc(read_api_server):
 
 def test_where(read_api_server):
     assert place_pks(read_api_server, {"_where": "n > 4"}) == [13, 14]
-    assert place_pks(
-        read_api_server, [("_where", "n > 1"), ("_where", "state = 'MI'")]
-    ) == [11, 12, 13, 14]
+    assert place_pks(read_api_server, [("_where", "n > 1"), ("_where", "state = 'MI'")]) == [
+        11,
+        12,
+        13,
+        14,
+    ]
     assert place_pks(read_api_server, {"_where": "n > 1", "state": "CA"}) == [3, 4, 7, 8, 9]
 
 
@@ -472,6 +481,18 @@ def test_where_with_bad_sql_is_400(read_api_server):
     assert data["status"] == 400
     assert data["title"] == "Invalid SQL"
     assert "syntax error" in data["error"]
+
+
+def test_where_denied_without_execute_sql(make_ds, serve_ds, read_api_db_path):
+    ds = make_ds([str(read_api_db_path)], settings={"default_allow_sql": False})
+    with serve_ds(ds) as server:
+        response = get(server, "/fixtures/places.json", {"_where": "n > 4"})
+        assert_json_error(response, 403, "_where= is not allowed")
+        # Plain filters still work.
+        assert get_json(server, "/fixtures/places.json", {"n": "5", "_col": "pk"})["rows"] == [
+            {"pk": 13},
+            {"pk": 14},
+        ]
 
 
 def test_through(read_api_server):
@@ -488,7 +509,9 @@ def test_through(read_api_server):
 def test_through_combined_with_filter(read_api_server):
     through = {"table": "places", "column": "state", "value": "CA"}
     data = get_json(
-        read_api_server, "/fixtures/cities.json", {"_through": json.dumps(through), "name__contains": "Los"}
+        read_api_server,
+        "/fixtures/cities.json",
+        {"_through": json.dumps(through), "name__contains": "Los"},
     )
     assert [row["id"] for row in data["rows"]] == [2]
 
@@ -518,7 +541,9 @@ def test_search_fts5(read_api_server):
 
 def test_search_description(read_api_server):
     data = get_json(
-        read_api_server, "/fixtures/searchable.json", {"_search": "dog", "_extra": "human_description_en"}
+        read_api_server,
+        "/fixtures/searchable.json",
+        {"_search": "dog", "_extra": "human_description_en"},
     )
     assert data["human_description_en"] == 'where search matches "dog"'
 
@@ -545,7 +570,9 @@ def test_search_single_column(read_api_server):
 
 
 def test_search_column_with_spaces_and_dot(read_api_server):
-    assert search_pks(read_api_server, "searchable", {"_search_name with . and spaces": "puma"}) == [2]
+    assert search_pks(
+        read_api_server, "searchable", {"_search_name with . and spaces": "puma"}
+    ) == [2]
 
 
 def test_search_unknown_column_is_400(read_api_server):
@@ -556,7 +583,10 @@ def test_search_unknown_column_is_400(read_api_server):
 def test_search_is_escaped_unless_raw(read_api_server):
     # Escaped: `te*` becomes the phrase "te*", matching nothing; raw: a prefix query.
     assert search_pks(read_api_server, "searchable", {"_search": "te*"}) == []
-    assert search_pks(read_api_server, "searchable", {"_search": "te*", "_searchmode": "raw"}) == [1, 2]
+    assert search_pks(read_api_server, "searchable", {"_search": "te*", "_searchmode": "raw"}) == [
+        1,
+        2,
+    ]
     assert search_pks(
         read_api_server, "searchable", {"_search": "text2:weasel", "_searchmode": "raw"}
     ) == [2]
@@ -576,7 +606,9 @@ def test_search_ignored_on_table_without_fts(read_api_server):
 def test_sort_ascending_and_descending(read_api_server, read_api_db_path):
     asc = place_pks(read_api_server, {"_sort": "n"})
     desc = place_pks(read_api_server, {"_sort_desc": "n"})
-    assert asc == [r["pk"] for r in sqlite_rows(read_api_db_path, "select pk from places order by n, pk")]
+    assert asc == [
+        r["pk"] for r in sqlite_rows(read_api_db_path, "select pk from places order by n, pk")
+    ]
     assert desc == [
         r["pk"] for r in sqlite_rows(read_api_db_path, "select pk from places order by n desc, pk")
     ]
@@ -588,7 +620,11 @@ def test_sort_ascending_and_descending(read_api_server, read_api_db_path):
 def test_sort_text_column(read_api_server):
     data = get_json(read_api_server, "/fixtures/cities.json", {"_sort": "name"})
     assert [r["name"] for r in data["rows"]] == [
-        "Ann Arbor", "Detroit", "Los Angeles", "Nowhere", "San Francisco"
+        "Ann Arbor",
+        "Detroit",
+        "Los Angeles",
+        "Nowhere",
+        "San Francisco",
     ]
 
 
@@ -620,7 +656,9 @@ def test_sortable_columns_metadata_restricts_sorting(read_api_server, column):
 
 
 def test_sortable_columns_metadata_allows_listed_columns(read_api_server, read_api_db_path):
-    data = get_json(read_api_server, "/fixtures/sortable.json", {"_sort_desc": "sortable", "_size": "20"})
+    data = get_json(
+        read_api_server, "/fixtures/sortable.json", {"_sort_desc": "sortable", "_size": "20"}
+    )
     expected = sqlite_rows(
         read_api_db_path, "select * from sortable order by sortable desc, pk1, pk2 limit 20"
     )
@@ -648,8 +686,16 @@ def test_metadata_default_sort_desc(read_api_server, read_api_db_path):
         ([("_col", "pk"), ("_col", "state"), ("_col", "state")], ["pk", "state"]),
         (
             [("_nocol", "tags"), ("_nocol", "complex_array"), ("_nocol", "created")],
-            ["pk", "planet_int", "on_earth", "state", "city_id", "neighborhood",
-             "distinct_some_null", "n"],
+            [
+                "pk",
+                "planet_int",
+                "on_earth",
+                "state",
+                "city_id",
+                "neighborhood",
+                "distinct_some_null",
+                "n",
+            ],
         ),
     ],
 )
@@ -666,7 +712,11 @@ def test_col_keeps_compound_pks_and_rowid(read_api_server):
     data = get_json(read_api_server, "/fixtures/compound_primary_key.json", {"_nocol": "content"})
     assert data["rows"][0] == {"pk1": "a", "pk2": "b"}
     data = get_json(read_api_server, "/fixtures/no_primary_key.json", {"_col": "a"})
-    assert data["rows"] == [{"rowid": 1, "a": "a1"}, {"rowid": 2, "a": "a2"}, {"rowid": 3, "a": "a3"}]
+    assert data["rows"] == [
+        {"rowid": 1, "a": "a1"},
+        {"rowid": 2, "a": "a2"},
+        {"rowid": 3, "a": "a3"},
+    ]
 
 
 def test_col_on_view(read_api_server):
@@ -736,7 +786,9 @@ def test_labels_expand_cities_state(read_api_server, params):
 
 def test_labels_in_arrays_shape(read_api_server):
     data = get_json(
-        read_api_server, "/fixtures/cities.json", {"_labels": "on", "_shape": "arrays", "_size": "1"}
+        read_api_server,
+        "/fixtures/cities.json",
+        {"_labels": "on", "_shape": "arrays", "_size": "1"},
     )
     assert data["rows"] == [[1, "San Francisco", {"value": "CA", "label": "California"}]]
 
@@ -759,7 +811,9 @@ def test_compound_foreign_key_is_not_expanded(read_api_server):
 
 
 def test_size_zero(read_api_server):
-    data = get_json(read_api_server, "/fixtures/places.json", {"_size": "0", "_extra": "next_url,count"})
+    data = get_json(
+        read_api_server, "/fixtures/places.json", {"_size": "0", "_extra": "next_url,count"}
+    )
     assert data["rows"] == []
     assert data["next"] is None
     assert data["next_url"] is None
@@ -840,17 +894,23 @@ def test_extra_next_url(read_api_server):
 def test_extra_columns(read_api_server):
     assert extra(read_api_server, "columns", _col="neighborhood") == ["pk", "neighborhood"]
     assert extra(read_api_server, "columns", path="/fixtures/no_primary_key.json") == [
-        "rowid", "content", "a", "b", "c"
+        "rowid",
+        "content",
+        "a",
+        "b",
+        "c",
     ]
     assert extra(read_api_server, "columns", path="/fixtures/simple_view.json") == [
-        "content", "upper_content"
+        "content",
+        "upper_content",
     ]
 
 
 def test_extra_primary_keys(read_api_server):
     assert extra(read_api_server, "primary_keys") == ["pk"]
     assert extra(read_api_server, "primary_keys", path="/fixtures/compound_primary_key.json") == [
-        "pk1", "pk2"
+        "pk1",
+        "pk2",
     ]
     assert extra(read_api_server, "primary_keys", path="/fixtures/no_primary_key.json") == []
     assert extra(read_api_server, "primary_keys", path="/fixtures/simple_view.json") == []
@@ -929,11 +989,31 @@ def test_extra_extras(read_api_server):
     extras = get_json(read_api_server, "/fixtures/places.json", {"_extra": "extras"})["extras"]
     names = [e["name"] for e in extras]
     for name in [
-        "count", "human_description_en", "next_url", "columns", "primary_keys",
-        "display_columns", "debug", "request", "query", "metadata", "database", "table",
-        "database_color", "is_view", "private", "renderers", "custom_table_templates",
-        "table_definition", "view_definition", "expandable_columns", "form_hidden_args",
-        "facet_results", "facets_timed_out", "suggested_facets", "sorted_facet_results",
+        "count",
+        "human_description_en",
+        "next_url",
+        "columns",
+        "primary_keys",
+        "display_columns",
+        "debug",
+        "request",
+        "query",
+        "metadata",
+        "database",
+        "table",
+        "database_color",
+        "is_view",
+        "private",
+        "renderers",
+        "custom_table_templates",
+        "table_definition",
+        "view_definition",
+        "expandable_columns",
+        "form_hidden_args",
+        "facet_results",
+        "facets_timed_out",
+        "suggested_facets",
+        "sorted_facet_results",
     ]:
         assert name in names
     assert all(set(e) == {"name", "description", "toggle_url", "selected"} for e in extras)
@@ -947,7 +1027,9 @@ def test_extra_extras(read_api_server):
 
 
 def test_extra_extras_toggle_removes_selected_extra(read_api_server):
-    data = get_json(read_api_server, "/fixtures/places.json", [("_extra", "extras"), ("_extra", "count")])
+    data = get_json(
+        read_api_server, "/fixtures/places.json", [("_extra", "extras"), ("_extra", "count")]
+    )
     count = {e["name"]: e for e in data["extras"]}["count"]
     assert count["selected"] is True
     assert parse_qs(urlsplit(count["toggle_url"]).query)["_extra"] == ["extras"]
@@ -1023,10 +1105,18 @@ def test_extra_facet_results(read_api_server):
     assert facets["timed_out"] == []
     state = facets["results"]["state"]
     assert state["type"] == "column"
-    assert [(r["value"], r["count"]) for r in state["results"]] == [("CA", 10), ("MI", 4), ("MC", 1)]
+    assert [(r["value"], r["count"]) for r in state["results"]] == [
+        ("CA", 10),
+        ("MI", 4),
+        ("MC", 1),
+    ]
     tags = facets["results"]["tags"]
     assert tags["type"] == "array"
-    assert [(r["value"], r["count"]) for r in tags["results"]] == [("tag1", 2), ("tag2", 1), ("tag3", 1)]
+    assert [(r["value"], r["count"]) for r in tags["results"]] == [
+        ("tag1", 2),
+        ("tag2", 1),
+        ("tag3", 1),
+    ]
 
 
 def test_facet_parameter_adds_facet_results(read_api_server):
@@ -1051,7 +1141,9 @@ def test_extra_sorted_facet_results(read_api_server):
 
 
 def test_extra_comma_separated_and_repeated(read_api_server):
-    comma = get_json(read_api_server, "/fixtures/places.json", {"_extra": "count,columns,table", "_col": "pk"})
+    comma = get_json(
+        read_api_server, "/fixtures/places.json", {"_extra": "count,columns,table", "_col": "pk"}
+    )
     repeated = get_json(
         read_api_server,
         "/fixtures/places.json",
@@ -1067,7 +1159,9 @@ def test_extra_comma_separated_and_repeated(read_api_server):
 @pytest.mark.parametrize("name", ["bogus", "display_rows", "table_actions", "filters", "_html"])
 def test_unknown_or_non_serialisable_extras_are_ignored(read_api_server, name):
     # Q5: 1.0a7 answers display_rows/table_actions/filters/_html with a 500.
-    response = get(read_api_server, "/fixtures/simple_primary_key.json", {"_extra": f"{name},count"})
+    response = get(
+        read_api_server, "/fixtures/simple_primary_key.json", {"_extra": f"{name},count"}
+    )
     assert response.status_code == 200
     data = response.json()
     assert name not in data
@@ -1109,7 +1203,9 @@ def test_json_param_decodes_column(read_api_server):
 
 def test_json_param_with_other_shapes_and_columns_extra(read_api_server):
     data = get_json(
-        read_api_server, "/fixtures/select.json", {"_json": "json", "_shape": "arrays", "_extra": "columns"}
+        read_api_server,
+        "/fixtures/select.json",
+        {"_json": "json", "_shape": "arrays", "_extra": "columns"},
     )
     assert data["columns"] == ["rowid", "group", "having", "and", "json"]
     assert data["rows"] == [[1, "group", "having", "and", SELECT_JSON]]
@@ -1118,7 +1214,9 @@ def test_json_param_with_other_shapes_and_columns_extra(read_api_server):
 
 
 def test_json_param_leaves_non_json_strings_alone(read_api_server):
-    data = get_json(read_api_server, "/fixtures/places.json", {"_json": ["tags", "neighborhood"], "_size": "2"})
+    data = get_json(
+        read_api_server, "/fixtures/places.json", {"_json": ["tags", "neighborhood"], "_size": "2"}
+    )
     assert data["rows"][0]["tags"] == ["tag1", "tag2"]
     assert data["rows"][0]["neighborhood"] == "Mission"
     assert data["rows"][0]["complex_array"] == '[{"foo": "bar"}]'
@@ -1230,7 +1328,8 @@ def test_cache_and_referrer_headers(read_api_server, path):
 
 
 @pytest.mark.parametrize(
-    "ttl,expected", [("0", "no-cache"), ("60", "max-age=60"), ("abc", "max-age=5"), ("", "max-age=5")]
+    "ttl,expected",
+    [("0", "no-cache"), ("60", "max-age=60"), ("abc", "max-age=5"), ("", "max-age=5")],
 )
 def test_ttl(read_api_server, ttl, expected):
     response = get(read_api_server, "/fixtures/simple_primary_key.json", {"_ttl": ttl})
@@ -1375,7 +1474,9 @@ def test_base_url_prefixed_request_prefixes_once(prefix_server):
 
 
 def test_base_url_prefixed_request_redirects_once(prefix_server):
-    response = get(prefix_server, "/prefix/fixtures/places.json", {"_sort": "n", "_sort_by_desc": "1"})
+    response = get(
+        prefix_server, "/prefix/fixtures/places.json", {"_sort": "n", "_sort_by_desc": "1"}
+    )
     assert response.status_code == 302
     assert location(response) == ("/prefix/fixtures/places.json", {"_sort_desc": ["n"]})
 
@@ -1391,7 +1492,9 @@ def test_base_url_prefixed_request_serves_rows(prefix_server):
 def test_table_with_slashes_and_dot(read_api_server):
     data = get_json(read_api_server, "/fixtures/table~2Fwith~2Fslashes~2Ecsv.json")
     assert data["rows"] == [{"pk": "3", "content": "hey"}]
-    data = get_json(read_api_server, "/fixtures/table~2Fwith~2Fslashes~2Ecsv.json", {"_shape": "object"})
+    data = get_json(
+        read_api_server, "/fixtures/table~2Fwith~2Fslashes~2Ecsv.json", {"_shape": "object"}
+    )
     assert data == {"3": {"pk": "3", "content": "hey"}}
 
 
@@ -1414,5 +1517,7 @@ def test_percent_encoded_path_redirects_to_tilde_form(read_api_server):
 
 def test_next_token_for_tilde_encoded_values_in_pk(read_api_server):
     # pk1 'a/b', pk2 '.c-d' → token `a~2Fb,~2Ec-d`; resuming from it gives the last row.
-    data = get_json(read_api_server, "/fixtures/compound_primary_key.json", {"_next": "a~2Fb,~2Ec-d"})
+    data = get_json(
+        read_api_server, "/fixtures/compound_primary_key.json", {"_next": "a~2Fb,~2Ec-d"}
+    )
     assert data["rows"] == [{"pk1": "a~b", "pk2": "x,y", "content": "tilde and comma"}]

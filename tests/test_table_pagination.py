@@ -21,10 +21,6 @@ NULL_MARKER_BUG = (
     "and then taken for the NULL marker, so the walk jumps back to the NULL rows "
     "(ascending: endless loop; descending: rows missed)"
 )
-PARAM_CLASH_BUG = (
-    "keyset parameters are named p0, p1... like the filter parameters, so with any "
-    "value-bearing filter the `_next` pk value overwrites the filter value (rows missed)"
-)
 TEXT_SORT = pytest.param("text", marks=pytest.mark.xfail(strict=True, reason=NULL_MARKER_BUG))
 
 
@@ -140,9 +136,7 @@ def test_size_max_pages_hold_max_returned_rows(read_api_server, read_api_db_path
 @pytest.mark.parametrize("walk", WALKERS)
 def test_rowid_table_walks_by_rowid(read_api_server, read_api_db_path, walk):
     rows, pages = walk(read_api_server, "/fixtures/no_primary_key.json", {"_size": "1"})
-    expected = sqlite_rows(
-        read_api_db_path, "select rowid, * from no_primary_key order by rowid"
-    )
+    expected = sqlite_rows(read_api_db_path, "select rowid, * from no_primary_key order by rowid")
     assert_same_rows_in_order(rows, expected, ["rowid"])
     assert_page_sizes(pages, 1, 3)
     # Rowid tokens are the last rowid of the page.
@@ -154,9 +148,7 @@ def test_compound_primary_key_walks_with_awkward_key_values(
     read_api_server, read_api_db_path, walk
 ):
     rows, pages = walk(read_api_server, "/fixtures/compound_primary_key.json", {"_size": "1"})
-    expected = sqlite_rows(
-        read_api_db_path, "select * from compound_primary_key order by pk1, pk2"
-    )
+    expected = sqlite_rows(read_api_db_path, "select * from compound_primary_key order by pk1, pk2")
     assert_same_rows_in_order(rows, expected, ["pk1", "pk2"])
     # Tokens are the tilde-encoded key values joined by a comma.
     assert [p["next"] for p in pages] == ["a,b", "a~2Fb,~2Ec-d", None]
@@ -179,7 +171,9 @@ def test_untyped_column_sort_mixing_integers_and_text(
     read_api_server, read_api_db_path, walk, sort_param
 ):
     # Tokens carry `10` and `x` as text; the untyped column must compare them as stored.
-    rows, pages = walk(read_api_server, "/fixtures/untyped_pk.json", {sort_param: "id", "_size": "1"})
+    rows, pages = walk(
+        read_api_server, "/fixtures/untyped_pk.json", {sort_param: "id", "_size": "1"}
+    )
     direction = " desc" if sort_param == "_sort_desc" else ""
     expected = sqlite_rows(
         read_api_db_path, f"select rowid, * from untyped_pk order by id{direction}, rowid"
@@ -224,7 +218,9 @@ def test_sortable_walks_each_sort_column(
 def test_sortable_fixture_has_nulls_and_ties(read_api_db_path):
     # Guards the walks above: they only prove something if the data is awkward.
     def values(column):
-        return [r[column] for r in sqlite_rows(read_api_db_path, f"select [{column}] from sortable")]
+        return [
+            r[column] for r in sqlite_rows(read_api_db_path, f"select [{column}] from sortable")
+        ]
 
     for column in ["sortable", "sortable_with_nulls", "text"]:
         non_null = [v for v in values(column) if v is not None]
@@ -303,7 +299,6 @@ def test_sort_combined_with_parameterless_filter(
     assert_same_rows_in_order(rows, expected, ["pk1", "pk2"])
 
 
-@pytest.mark.xfail(strict=True, reason=PARAM_CLASH_BUG)
 def test_filter_value_survives_next_token(read_api_server):
     # GET /fixtures/places.json?state=MI&_size=2&_next=11 → pks 12, 13 (state = 'MI').
     data = get_json(
@@ -315,7 +310,6 @@ def test_filter_value_survives_next_token(read_api_server):
     assert data["next"] == "13"
 
 
-@pytest.mark.xfail(strict=True, reason=PARAM_CLASH_BUG)
 @pytest.mark.parametrize("walk", WALKERS)
 @pytest.mark.parametrize("sort_param", ["_sort", "_sort_desc"])
 def test_sort_combined_with_filter(read_api_server, read_api_db_path, walk, sort_param):
@@ -345,7 +339,23 @@ def test_sort_column_excluded_with_col_still_paginates(read_api_server, read_api
     assert set(rows[0]) == {"pk1", "pk2", "content"}
 
 
-@pytest.mark.xfail(strict=True, reason=PARAM_CLASH_BUG)
+@pytest.mark.parametrize("walk", WALKERS)
+def test_filter_through_and_where_share_parameters_with_keyset(
+    read_api_server, read_api_db_path, walk
+):
+    # Filter params, `_through` params and keyset params must not overwrite each other.
+    through = '{"table": "places", "column": "on_earth", "value": "1"}'
+    params = {"_through": through, "name__contains": "o", "_where": "id > 0", "_size": "1"}
+    rows, pages = walk(read_api_server, "/fixtures/cities.json", params)
+    expected = sqlite_rows(
+        read_api_db_path,
+        "select * from cities where id in (select city_id from places where on_earth = 1) "
+        "and name like '%o%' order by id",
+    )
+    assert [r["name"] for r in expected] == ["San Francisco", "Los Angeles", "Detroit"]
+    assert_same_rows_in_order(rows, expected, ["id"])
+
+
 @pytest.mark.parametrize("walk", WALKERS)
 def test_filtered_big_sorted_by_text_column(read_api_server, read_api_db_path, walk):
     params = {"category__in": "red,blue", "_sort": "value", "_size": "45"}
@@ -424,7 +434,6 @@ def test_next_url_keeps_other_parameters_and_encodes_them(read_api_server):
     }
 
 
-@pytest.mark.xfail(strict=True, reason=PARAM_CLASH_BUG)
 def test_second_next_url_replaces_the_token(read_api_server):
     params = {"state": "CA", "_size": "2", "_col": "neighborhood", "_extra": "next_url"}
     data = get_json(read_api_server, "/fixtures/places.json", params)
@@ -433,7 +442,6 @@ def test_second_next_url_replaces_the_token(read_api_server):
     assert parse_qs(urlsplit(second["next_url"]).query)["_next"] == ["4"]
 
 
-@pytest.mark.xfail(strict=True, reason=PARAM_CLASH_BUG)
 def test_walk_keeps_parameters_with_urlencoded_values(read_api_server, read_api_db_path):
     # A filter value with characters that need encoding survives the round trips.
     params = {"neighborhood__in": "Downtown,Los Feliz,SOMA,Hayes Valley", "_size": "1"}

@@ -10,6 +10,16 @@ from ..utils.asgi import Response
 _METHODS = ("head", "get", "post", "put", "patch", "delete")
 
 
+def method_not_allowed(request: Any) -> Response:
+    """405, as JSON for `.json` paths and JSON requests, else plain text."""
+    if (
+        request.path.endswith(".json")
+        or request.headers.get("content-type") == "application/json"
+    ):
+        return Response.json({"ok": False, "error": "Method not allowed"}, status=405)
+    return Response.text("Method not allowed", status=405)
+
+
 class View:
     """A view whose methods are named after HTTP methods: `async def get(request, datasette)`.
 
@@ -25,14 +35,7 @@ class View:
         return response
 
     async def method_not_allowed(self, request: Any) -> Response:
-        if (
-            request.path.endswith(".json")
-            or request.headers.get("content-type") == "application/json"
-        ):
-            return Response.json(
-                {"ok": False, "error": "Method not allowed"}, status=405
-            )
-        return Response.text("Method not allowed", status=405)
+        return method_not_allowed(request)
 
     async def options(self, request: Any, datasette: Any) -> Response:
         response = Response.text("ok")

@@ -20,6 +20,7 @@ from ..renderer import json_response, newline_delimited, rows_as_arrays, rows_as
 from ..utils import await_me_maybe, derive_named_parameters, validate_sql_select
 from ..utils.asgi import Response
 from ..utils.sqlite import sqlite3
+from .base import method_not_allowed
 from .table_args import SHAPES, extras_requested
 
 SQL_TIME_LIMIT_DOCS = "https://docs.datasette.io/en/stable/settings.html#sql-time-limit-ms"
@@ -266,7 +267,7 @@ async def canned_query_write(datasette: Any, request: Any, db: Any, canned: dict
     """POST to a writable canned query: check access, bind the body, write, report."""
     await ensure_canned_query_visible(datasette, request, db, canned)
     if not canned.get("write"):
-        return Response.text("Method not allowed", status=405)
+        return method_not_allowed(request)
     if not db.is_mutable:
         raise Forbidden("Database is immutable")
     body = (await request.post_body()).decode("utf-8", "replace")
