@@ -111,6 +111,9 @@ class TableQuery:
         Its parameters are numbered after the filters' `p0, p1...` so neither overwrites
         the other.
         """
+        # The NULL marker is written raw; a real text value "$null" is tilde-encoded
+        # ("~24null"), so the marker is recognised before decoding.
+        is_null = token.split(",", 1)[0] == NULL_TOKEN
         components = urlsafe_components(token)
         expected = len(self.pks) + (1 if self.sort else 0)
         if len(components) != expected:
@@ -131,7 +134,7 @@ class TableQuery:
             return pk_after, params
         column = quote(self.sort)
         sort_value = components[0]
-        if sort_value == NULL_TOKEN:
+        if is_null:
             if self.sort_desc:
                 return f"{column} is null and {pk_after}", params
             return f"{column} is not null or ({column} is null and {pk_after})", params

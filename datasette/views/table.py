@@ -135,7 +135,7 @@ async def load_table_page(
     datasette: Any, request: Any, db: Any, table: str, is_view: bool, default_labels: bool
 ) -> tuple:
     """Parse the request and run the page query."""
-    table_metadata = datasette.metadata(database=db.name, table=table) or {}
+    table_metadata = datasette.metadata(database=db.name, table=table, fallback=False) or {}
     details = await db.table_column_details(table)
     all_columns = [c.name for c in details if not c.hidden]
     column_types = {c.name: c.type for c in details}
@@ -330,6 +330,10 @@ class TableView(View):
             raise Forbidden("You do not have permission to view this table")
         redirect = redirect_for_form_params(datasette, request)
         if redirect is not None:
+            if datasette.cors:
+                from ..utils import add_cors_headers
+
+                add_cors_headers(redirect.headers)
             return redirect
         if format not in ("json", "csv", None) and format not in datasette.renderers:
             raise NotFound(f"Invalid format: {format}")
@@ -348,11 +352,13 @@ class TableView(View):
         headers = cache_headers(datasette, request)
         next_url = None
         if page.next_token:
+            # The sort is restated, so a default sort from metadata survives the link.
+            sort_key = "_sort_desc" if page.sort and page.sort.desc else "_sort"
+            replaced = {"_next": page.next_token, "_sort": None, "_sort_desc": None}
+            if page.sort and page.sort.column:
+                replaced[sort_key] = page.sort.column
             next_url = datasette.absolute_url(
-                request,
-                datasette.urls.path(
-                    path_with_replaced_args(request, {"_next": page.next_token})
-                ),
+                request, datasette.urls.path(path_with_replaced_args(request, replaced))
             )
             headers["link"] = f'<{next_url}>; rel="next"'
         if format is None:
