@@ -11,6 +11,7 @@ import datetime
 import os
 import secrets
 import threading
+import time
 import weakref
 from collections import OrderedDict, deque, namedtuple
 from concurrent import futures
@@ -536,6 +537,47 @@ class Datasette:
         return await permissions_engine.check_visibility(
             self, actor, action=action, resource=resource, permissions=permissions
         )
+
+    def create_token(
+        self,
+        actor_id: str,
+        *,
+        expires_after: Optional[int] = None,
+        restrict_all: Optional[Iterable[str]] = None,
+        restrict_database: Optional[dict] = None,
+        restrict_resource: Optional[dict] = None,
+    ) -> str:
+        """A signed `dstok_` API token for `actor_id`, optionally expiring and restricted.
+
+        Restricted actions are stored by their abbreviation when they have one.
+        """
+
+        def abbreviate(action: str) -> str:
+            permission = self.permissions.get(action)
+            return permission.abbr if permission is not None and permission.abbr else action
+
+        token: dict = {"a": actor_id, "t": int(time.time())}
+        if expires_after:
+            token["d"] = expires_after
+        if restrict_all or restrict_database or restrict_resource:
+            restrictions: dict = {}
+            if restrict_all:
+                restrictions["a"] = [abbreviate(a) for a in restrict_all]
+            if restrict_database:
+                restrictions["d"] = {
+                    database: [abbreviate(a) for a in actions]
+                    for database, actions in restrict_database.items()
+                }
+            if restrict_resource:
+                restrictions["r"] = {
+                    database: {
+                        resource: [abbreviate(a) for a in actions]
+                        for resource, actions in resources.items()
+                    }
+                    for database, resources in restrict_resource.items()
+                }
+            token["_r"] = restrictions
+        return "dstok_" + self.sign(token, namespace="token")
 
     async def actors_from_ids(self, actor_ids: Iterable) -> dict:
         """Actor dicts for ids from the `actors_from_ids` hook, else `{id: {"id": id}}`."""

@@ -10,6 +10,7 @@ import re
 import urllib.parse
 from typing import Any, Optional
 
+from .csrf import CsrfMiddleware
 from .database import schema_checked
 from .exceptions import Forbidden, NotFound
 from .plugins import pm
@@ -196,6 +197,13 @@ def build_app(datasette: Any) -> Any:
     """The instance's ASGI application."""
     app: Any = DatasetteRouter(datasette, datasette._routes())
     app = CatalogRefresh(app, datasette)
+    app = CsrfMiddleware(
+        app,
+        datasette._secret,
+        skip_if_scope=lambda scope: any(
+            pm.hook.skip_csrf(datasette=datasette, scope=scope)
+        ),
+    )
     if datasette.setting("trace_debug"):
         app = AsgiTracer(app)
     app = AsgiLifespan(app, on_startup=[datasette.invoke_startup])

@@ -958,14 +958,6 @@ def test_extra_query(read_api_server):
     assert query["params"] == {"p0": "CA"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_extra=metadata returns the whole merged instance/database/table metadata, root "
-    "and database keys winning: title 'Read API fixtures' instead of the table's 'Places', "
-    "description 'Fixtures for the read API' instead of the view's 'A view', plus "
-    "'tables', 'queries', 'databases'; §2.5 wants the table's metadata plus inherited "
-    "source/license/about",
-)
 def test_extra_metadata(read_api_server):
     metadata = extra(read_api_server, "metadata")
     assert metadata["title"] == "Places"
@@ -1403,11 +1395,6 @@ def test_cors_headers(cors_server, path, params, status):
     assert_cors(response)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--cors: the 302 redirects of the table view (_filter_column, _sort_by_desc) "
-    "carry no Access-Control-* headers (§0.7: table, all formats, redirects)",
-)
 @pytest.mark.parametrize(
     "params",
     [

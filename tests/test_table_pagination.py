@@ -16,13 +16,6 @@ import pytest
 MAX_PAGES = 500
 SORTABLE_COLUMNS = ["sortable", "sortable_with_nulls", "sortable_with_nulls_2", "text"]
 
-NULL_MARKER_BUG = (
-    "a `_next` token whose sort value is the text '$null' (encoded `~24null`) is decoded "
-    "and then taken for the NULL marker, so the walk jumps back to the NULL rows "
-    "(ascending: endless loop; descending: rows missed)"
-)
-TEXT_SORT = pytest.param("text", marks=pytest.mark.xfail(strict=True, reason=NULL_MARKER_BUG))
-
 
 # -- helpers ------------------------------------------------------------------------------------
 
@@ -198,7 +191,7 @@ def test_view_walks_by_offset_tokens(read_api_server, read_api_db_path, walk):
 
 @pytest.mark.parametrize("walk", WALKERS)
 @pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
-@pytest.mark.parametrize("column", [c for c in SORTABLE_COLUMNS if c != "text"] + [TEXT_SORT])
+@pytest.mark.parametrize("column", SORTABLE_COLUMNS)
 def test_sortable_walks_each_sort_column(
     read_api_server, read_api_db_path, walk, column, descending
 ):
@@ -260,7 +253,6 @@ def test_text_value_looking_like_null_marker_gets_an_encoded_token(read_api_serv
     assert data["next"] == "~24null,{},{}".format(last["pk1"], last["pk2"])
 
 
-@pytest.mark.xfail(strict=True, reason=NULL_MARKER_BUG)
 @pytest.mark.parametrize("sort_param", ["_sort", "_sort_desc"])
 def test_text_null_marker_lookalike_resumes_after_that_row(
     read_api_server, read_api_db_path, sort_param
@@ -380,11 +372,6 @@ def test_next_url_restates_the_explicit_sort(read_api_server):
     assert query["_size"] == ["3"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="next_url does not restate the metadata default sort (_sort_desc=score on big), "
-    "§3.7 says `_sort`/`_sort_desc` are restated",
-)
 def test_next_url_restates_the_metadata_default_sort(read_api_server):
     data = get_json(read_api_server, "/fixtures/big.json", {"_size": "3", "_extra": "next_url"})
     query = parse_qs(urlsplit(data["next_url"]).query)
