@@ -520,3 +520,49 @@ def inspect(files, inspect_file, sqlite_extensions):
 
 
 pm.hook.register_commands(cli=cli)
+
+
+@cli.command(name="create-token")
+@click.argument("id")
+@click.option("--secret", envvar="DATASETTE_SECRET", required=True, help="Secret used to sign the token")
+@click.option("-e", "--expires-after", type=int, help="Token expires after this many seconds")
+@click.option("alls", "-a", "--all", type=str, metavar="ACTION", multiple=True, help="Restrict token to this action")
+@click.option(
+    "databases", "-d", "--database", type=(str, str), metavar="DB ACTION", multiple=True,
+    help="Restrict token to this action on this database",
+)
+@click.option(
+    "resources", "-r", "--resource", type=(str, str, str), metavar="DB RESOURCE ACTION",
+    multiple=True, help="Restrict token to this action on this database resource (a table, SQL view or named query)",
+)
+@click.option("--debug", is_flag=True, help="Show decoded token")
+@click.option("--plugins-dir", type=click.Path(exists=True, file_okay=False), help="Folder of plugin .py files")
+def create_token(id, secret, expires_after, alls, databases, resources, debug, plugins_dir):
+    """Create a signed API token for the specified actor ID"""
+    ds = Datasette(secret=secret, plugins_dir=plugins_dir)
+    try:
+        asyncio.run(ds.invoke_startup())
+        for action in list(alls) + [a for _, a in databases] + [a for _, _, a in resources]:
+            try:
+                ds.get_permission(action)
+            except KeyError:
+                click.secho(f"  Unknown permission: {action} ", fg="red", err=True)
+        restrict_database: dict = {}
+        for database, action in databases:
+            restrict_database.setdefault(database, []).append(action)
+        restrict_resource: dict = {}
+        for database, resource, action in resources:
+            restrict_resource.setdefault(database, {}).setdefault(resource, []).append(action)
+        token = ds.create_token(
+            id,
+            expires_after=expires_after,
+            restrict_all=alls,
+            restrict_database=restrict_database,
+            restrict_resource=restrict_resource,
+        )
+        click.echo(token)
+        if debug:
+            click.echo("\nDecoded:\n")
+            click.echo(json.dumps(ds.unsign(token[len("dstok_"):], namespace="token"), indent=2))
+    finally:
+        ds.close()

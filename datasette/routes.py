@@ -16,6 +16,14 @@ from .utils.asgi import Response, asgi_send_file, asgi_static
 from .views.base import View
 from .views.database import DatabaseView
 from .views.index import IndexView
+from .views.auth import AuthTokenView, CreateTokenView, LogoutView
+from .views.debug import (
+    AllowDebugView,
+    ApiExplorerView,
+    MessagesDebugView,
+    PatternPortfolioView,
+    PermissionsDebugView,
+)
 from .views.download import DatabaseDownload
 from .views.row import RowView
 from .views.special import JsonDataView
@@ -155,6 +163,14 @@ def build_routes(datasette: Any) -> list:
         json_page("actor", datasette._actor, needs_request=True, permission=None),
         r"/-/actor(\.(?P<format>json))?$",
     )
+    add(wrap_view(AuthTokenView(), datasette), r"/-/auth-token$")
+    add(wrap_view(CreateTokenView(), datasette), r"/-/create-token$")
+    add(wrap_view(ApiExplorerView(), datasette), r"/-/api$")
+    add(wrap_view(LogoutView(), datasette), r"/-/logout$")
+    add(wrap_view(PermissionsDebugView(), datasette), r"/-/permissions$")
+    add(wrap_view(MessagesDebugView(), datasette), r"/-/messages$")
+    add(wrap_view(AllowDebugView(), datasette), r"/-/allow-debug$")
+    add(wrap_view(PatternPortfolioView(), datasette), r"/-/patterns$")
     add(wrap_view(DatabaseDownload(), datasette), r"/(?P<database>[^\/\.]+)\.db$")
     add(
         wrap_view(DatabaseView(), datasette),
