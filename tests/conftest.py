@@ -9,6 +9,11 @@ import sys
 # Before datasette is imported: do not load installed plugins' entry points in tests.
 sys._called_from_test = True  # type: ignore[attr-defined]
 
+import os  # noqa: E402
+
+# Server processes started by tests load no installed plugins either, unless a test asks.
+os.environ.setdefault("DATASETTE_LOAD_PLUGINS", "")
+
 import socket  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402

@@ -106,7 +106,7 @@ def in_transaction(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def run(conn: Any) -> Any:
         if conn.in_transaction:  # left open by someone else's failed work
             conn.rollback()
-        conn.execute("BEGIN")
+        pass
         try:
             result = fn(conn)
         except BaseException:
