@@ -782,3 +782,43 @@ def _first_config_file(config_dir: Path, stem: str) -> Optional[dict]:
 
 def _utc_now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+# Names Datasette 1.0a7 exposed on this module, which plugins and tests import from here.
+from .routes import permanent_redirect, wrap_view  # noqa: E402,F401
+from .router import DatasetteRouter  # noqa: E402,F401
+from .client import DatasetteClient  # noqa: E402,F401,F811
+from .exceptions import NotFound as _NotFound  # noqa: E402
+from .views.auth import AuthTokenView, CreateTokenView, LogoutView  # noqa: E402,F401
+from .views.database import DatabaseView  # noqa: E402,F401
+from .views.database_create import TableCreateView  # noqa: E402,F401
+from .views.debug import (  # noqa: E402,F401
+    AllowDebugView,
+    ApiExplorerView,
+    MessagesDebugView,
+    PatternPortfolioView,
+    PermissionsDebugView,
+)
+from .views.index import IndexView  # noqa: E402,F401
+from .views.row import RowView  # noqa: E402,F401
+from .views.row_write import RowDeleteView, RowUpdateView  # noqa: E402,F401
+from .views.special import JsonDataView  # noqa: E402,F401
+from .views.table_write import TableDropView, TableInsertView, TableUpsertView  # noqa: E402,F401
+
+
+class NotFoundExplicit(_NotFound):
+    """A 404 raised on purpose (not for a missing route)."""
+
+
+def route_pattern_from_filepath(filepath: str) -> Any:
+    """The regex matching a custom page template path with `{name}` placeholders."""
+    import re
+
+    pattern = ["^/"]
+    for part in re.split(r"(\{[a-zA-Z][a-zA-Z0-9_]*\})", filepath):
+        if part.startswith("{") and part.endswith("}"):
+            pattern.append(f"(?P<{part[1:-1]}>[^/]*)")
+        else:
+            pattern.append(re.escape(part))
+    pattern.append("$")
+    return re.compile("".join(pattern))

@@ -24,10 +24,13 @@ from .views.debug import (
     PatternPortfolioView,
     PermissionsDebugView,
 )
+from .views.database_create import TableCreateView
 from .views.download import DatabaseDownload
 from .views.row import RowView
+from .views.row_write import RowDeleteView, RowUpdateView
 from .views.special import JsonDataView
 from .views.table import TableView
+from .views.table_write import TableDropView, TableInsertView, TableUpsertView
 
 
 def wrap_view(view_fn_or_class: Any, datasette: Any) -> Callable:
@@ -176,6 +179,15 @@ def build_routes(datasette: Any) -> list:
         wrap_view(DatabaseView(), datasette),
         r"/(?P<database>[^\/\.]+)(\.(?P<format>\w+))?$",
     )
+    database_part = r"/(?P<database>[^\/\.]+)"
+    table_part = database_part + r"/(?P<table>[^\/\.]+)"
+    row_part = database_part + r"/(?P<table>[^/]+?)/(?P<pks>[^/]+?)"
+    add(wrap_view(TableCreateView(), datasette), database_part + r"/-/create$")
+    add(wrap_view(TableInsertView(), datasette), table_part + r"/-/insert$")
+    add(wrap_view(TableUpsertView(), datasette), table_part + r"/-/upsert$")
+    add(wrap_view(TableDropView(), datasette), table_part + r"/-/drop$")
+    add(wrap_view(RowDeleteView(), datasette), row_part + r"/-/delete$")
+    add(wrap_view(RowUpdateView(), datasette), row_part + r"/-/update$")
     add(
         wrap_view(TableView(), datasette),
         r"/(?P<database>[^\/\.]+)/(?P<table>[^\/\.]+)(\.(?P<format>\w+))?$",

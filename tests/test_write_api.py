@@ -7,6 +7,7 @@ the core routes are in place.
 """
 
 import sqlite3
+import uuid
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ CREATE TABLE named (id INTEGER PRIMARY KEY, name TEXT NOT NULL, tally INTEGER DE
 CREATE TABLE guarded (id INTEGER PRIMARY KEY, name TEXT);
 CREATE TRIGGER guarded_no_delete BEFORE DELETE ON guarded
 BEGIN SELECT RAISE(ABORT, 'guarded rows stay'); END;
+CREATE TABLE keyed (code TEXT PRIMARY KEY, label TEXT) WITHOUT ROWID;
 CREATE VIEW docs_view AS SELECT * FROM docs;
 INSERT INTO docs VALUES (1, 'One', 1.5, 10), (2, 'Two', 2.5, 20);
 INSERT INTO rowid_table (name, note) VALUES ('Cleo', 'dog'), ('Pancakes', 'cat');
@@ -43,14 +45,19 @@ class WriteRoutesPlugin:
         return write_routes()
 
 
-@pytest.fixture
-def write_routes_registered():
-    """The write routes, registered before any `Datasette` of the test is built."""
+def register_write_routes():
+    """Generator for fixtures: the write routes are plugin routes until it resumes."""
     pm.register(WriteRoutesPlugin(), name="write-api-test")
     try:
         yield
     finally:
         pm.unregister(name="write-api-test")
+
+
+@pytest.fixture
+def write_routes_registered():
+    """The write routes, registered before any `Datasette` of the test is built."""
+    yield from register_write_routes()
 
 
 def make_write_db(path, sql=WRITE_SQL):
@@ -197,6 +204,30 @@ async def test_insert_not_null_failure_is_400(ds):
     response = await post(ds, "/data/named/-/insert", {"rows": [{"tally": 1}]})
     assert response.status_code == 400
     assert response.json()["errors"] == ["NOT NULL constraint failed: named.name"]
+
+
+@pytest.mark.asyncio
+async def test_insert_integer_too_large_is_400(ds):
+    response = await post(ds, "/data/docs/-/insert", {"row": {"age": 2**70}})
+    assert response.status_code == 400
+    assert response.json()["errors"] == ["Python int too large to convert to SQLite INTEGER"]
+    assert await count(ds, "docs") == 2
+
+
+@pytest.mark.asyncio
+async def test_insert_and_upsert_without_rowid_table(ds):
+    inserted = await post(
+        ds, "/data/keyed/-/insert", {"rows": [{"code": "b", "label": "B"}, {"code": "a"}],
+                                     "return": True}
+    )
+    assert inserted.status_code == 201
+    assert inserted.json()["rows"] == [{"code": "b", "label": "B"}, {"code": "a", "label": None}]
+    upserted = await post(ds, "/data/keyed/-/upsert", {"row": {"code": "a", "label": "A"}})
+    assert upserted.json() == {"ok": True, "rows": [{"code": "a", "label": "A"}]}
+    updated = await post(ds, "/data/keyed/b/-/update", {"update": {"label": "BB"}, "return": True})
+    assert updated.json()["row"] == {"code": "b", "label": "BB"}
+    assert (await post(ds, "/data/keyed/b/-/delete")).json() == {"ok": True}
+    assert await select(ds, "select * from keyed") == [{"code": "a", "label": "A"}]
 
 
 @pytest.mark.asyncio
@@ -381,14 +412,15 @@ async def test_memory_database_is_immutable(make_ds, write_routes_registered):
 @pytest.mark.asyncio
 async def test_named_memory_database_is_writable(make_ds, write_routes_registered):
     ds = make_ds()
-    ds.add_memory_database("scratch_write_api")
+    name = "scratch_" + uuid.uuid4().hex[:12]  # named memory databases live per process
+    ds.add_memory_database(name)
     created = await post(
-        ds, "/scratch_write_api/-/create", {"table": "t", "rows": [{"id": 1, "v": "a"}], "pk": "id"}
+        ds, f"/{name}/-/create", {"table": "t", "rows": [{"id": 1, "v": "a"}], "pk": "id"}
     )
     assert created.status_code == 201
-    inserted = await post(ds, "/scratch_write_api/t/-/insert", {"row": {"id": 2, "v": "b"}})
+    inserted = await post(ds, f"/{name}/t/-/insert", {"row": {"id": 2, "v": "b"}})
     assert inserted.status_code == 201
-    assert await count(ds, "t", db="scratch_write_api") == 2
+    assert await count(ds, "t", db=name) == 2
 
 
 # -- upsert ------------------------------------------------------------------------------
@@ -753,6 +785,10 @@ async def test_non_post_methods_get_405(ds, path):
         assert response.status_code == 405
         assert response.json() == {"ok": False, "error": "Method not allowed"}
     assert (await ds.client.head(path)).status_code == 405
+    options = await ds.client.options(path)
+    assert options.status_code == 200
+    assert options.text == "ok"
+    assert options.headers["allow"] == "POST"
     assert await count(ds, "docs") == 2
 
 

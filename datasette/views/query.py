@@ -139,7 +139,23 @@ async def execute_and_render(
             return json_response(
                 datasette,
                 {"ok": False, "rows": [], "error": str(e), "truncated": False},
-                status=400, request=request)
+                status=400,
+                request=request,
+            )
+        if format is None:
+            # The HTML page shows the error beside the SQL so it can be fixed (status 200).
+            from .query_html import render_query_html
+
+            return await render_query_html(
+                datasette,
+                request,
+                db,
+                sql=sql,
+                params=params,
+                results=None,
+                canned=(extra_data or {}).get("query"),
+                error=str(e),
+            )
         raise BadRequest(str(e))
     if format == "json":
         return json_query_response(

@@ -58,6 +58,11 @@ class WriteView(View):
     """Base of the write endpoints: POST only (OPTIONS answers `ok`); every answer,
     405 included, carries the CORS headers under `--cors`."""
 
+    async def options(self, request: Any, datasette: Any) -> Response:
+        response = Response.text("ok")
+        response.headers["allow"] = "POST"
+        return response
+
     async def __call__(self, request: Any, datasette: Any) -> Response:
         if request.method in ("POST", "OPTIONS"):
             response = await super().__call__(request, datasette)
@@ -106,7 +111,7 @@ def in_transaction(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def run(conn: Any) -> Any:
         if conn.in_transaction:  # left open by someone else's failed work
             conn.rollback()
-        pass
+        conn.execute("BEGIN")
         try:
             result = fn(conn)
         except BaseException:
