@@ -49,11 +49,16 @@
     var selected = params.getAll("_col");
     if (selected.length) {
       params.delete("_col");
-      selected.forEach(function (name) {
-        if (name !== column) {
-          params.append("_col", name);
-        }
+      var kept = selected.filter(function (name) {
+        return name !== column;
       });
+      kept.forEach(function (name) {
+        params.append("_col", name);
+      });
+      if (!kept.length) {
+        // `_col` naming nothing else would mean every column again.
+        params.append("_nocol", column);
+      }
     } else {
       params.append("_nocol", column);
     }
@@ -86,7 +91,7 @@
     list.appendChild(li);
   }
 
-  function buildMenu(th, button) {
+  function buildMenu(th) {
     var column = th.getAttribute("data-column");
     var type = th.getAttribute("data-column-type");
     var isPk = th.getAttribute("data-is-pk") === "1";
@@ -143,7 +148,7 @@
       return;
     }
     closeMenu();
-    var menu = buildMenu(th, button);
+    var menu = buildMenu(th);
     document.body.appendChild(menu);
     var rect = button.getBoundingClientRect();
     var left = rect.left + window.scrollX;

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ..exceptions import NotFound
-from ..utils import async_call_with_supported_arguments, await_me_maybe
+from ..utils import await_me_maybe, call_with_supported_arguments
 from ..utils.asgi import Response
 
 
@@ -30,7 +30,8 @@ async def render_output(
     if format not in datasette.renderers:
         raise NotFound(f"Invalid format: {format}")
     render, _ = datasette.renderers[format]
-    result = await async_call_with_supported_arguments(
+    # A plain function may return its result directly; await it only if it is awaitable.
+    result = call_with_supported_arguments(
         render,
         datasette=datasette,
         columns=columns,

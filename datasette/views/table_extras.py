@@ -11,7 +11,7 @@ from typing import Any, Optional
 from ..exceptions import BadRequest, DatasetteError, QueryInterrupted
 from ..facets import merge_facet_results
 from ..plugins import pm
-from ..utils import path_with_added_args, path_with_format, path_with_removed_args
+from ..utils import path_with_added_args, path_with_removed_args
 from ..utils.sqlite import sqlite3
 
 EXTRAS = {
@@ -246,11 +246,9 @@ async def compute_extras(
         elif name == "private":
             values["private"] = page.private
         elif name == "renderers":
-            values["renderers"] = {
-                ext: path_with_format(request=request, format=ext)
-                for ext in list(datasette.renderers) + ["json"]
-                if ext != "blob"
-            }
+            from .table_html import renderers_for
+
+            values["renderers"] = await renderers_for(datasette, request, page)
         elif name == "custom_table_templates":
             from ..utils import to_css_class
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+import weakref
 from typing import Any, Iterator, Optional
 
 from markupsafe import Markup, escape
 
 from ..plugins import pm
 from ..utils import (
-    async_call_with_supported_arguments,
     await_me_maybe,
+    call_with_supported_arguments,
     format_bytes,
     is_url,
     path_from_row_pks,
@@ -49,7 +50,8 @@ HTML_EXTRAS = {
     "form_hidden_args",
 }
 
-# Query-string keys the CSV export form sets itself (checkboxes) or must not inherit.
+# Query-string keys the CSV export form sets itself (checkboxes) or must not inherit
+# (`_next` with `_stream` is a 400, and an export starts at the first row).
 _CSV_FORM_OWN_KEYS = ("_size", "_dl", "_stream", "_next", "_labels")
 
 _LIMIT_RE = re.compile(r"\s+limit\s+\d+(\s+offset\s+\d+)?\s*$", re.IGNORECASE)
@@ -99,34 +101,36 @@ class DisplayRow:
         return cell["value"] if cell is not None else None
 
     def __repr__(self) -> str:
-        return "<DisplayRow {}>".format(
-            {cell["column"]: cell["raw"] for cell in self.cells}
-        )
+        return "<DisplayRow {}>".format({cell["column"]: cell["raw"] for cell in self.cells})
 
 
 def _value_type(value: Any) -> str:
     return "none" if value is None else type(value).__name__
 
 
-_unit_registry: dict = {}
+_unit_registries: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _ureg(datasette: Any) -> Any:
-    """A Pint registry with the root metadata's `custom_units`, or None without Pint."""
-    if "ureg" not in _unit_registry:
+    """A Pint registry with the root metadata's `custom_units`, or None without Pint.
+
+    Built once per `Datasette` (building one is slow and custom units differ).
+    """
+    if datasette not in _unit_registries:
         try:
             import pint
         except ImportError:
-            _unit_registry["ureg"] = None
+            ureg = None
         else:
             ureg = pint.UnitRegistry()
             for definition in datasette.metadata("custom_units") or []:
                 try:
                     ureg.define(definition)
                 except Exception:
+                    # A bad definition only loses that unit, not the page.
                     pass
-            _unit_registry["ureg"] = ureg
-    return _unit_registry["ureg"]
+        _unit_registries[datasette] = ureg
+    return _unit_registries[datasette]
 
 
 def _with_unit(datasette: Any, value: Any, unit: str) -> Markup:
@@ -218,9 +222,7 @@ def default_cell(
     return escape(text)
 
 
-async def display_columns_and_rows(
-    datasette: Any, request: Any, db: Any, page: Any
-) -> tuple:
+async def display_columns_and_rows(datasette: Any, request: Any, db: Any, page: Any) -> tuple:
     """`(display_columns, display_rows)`: the link column first for tables."""
     details = {c.name: c for c in await db.table_column_details(page.table)}
     metadata = page.table_metadata or {}
@@ -346,7 +348,7 @@ async def renderers_for(datasette: Any, request: Any, page: Any) -> dict:
         if can_render is not None:
             try:
                 allowed = await await_me_maybe(
-                    await async_call_with_supported_arguments(
+                    call_with_supported_arguments(
                         can_render,
                         datasette=datasette,
                         columns=page.columns,
@@ -378,7 +380,7 @@ def _query_pairs(request: Any) -> list:
 
 def csv_links(datasette: Any, request: Any, has_fks: bool) -> tuple:
     """`(CSV link, form action, hidden form fields)` for the export links and form."""
-    pairs = [(k, v) for k, v in _query_pairs(request) if k not in ("_size", "_next")]
+    pairs = [(k, v) for k, v in _query_pairs(request) if k != "_size"]
     link_pairs = list(pairs)
     if has_fks:
         link_pairs = [(k, v) for k, v in link_pairs if k != "_labels"] + [("_labels", "on")]
@@ -417,7 +419,7 @@ def filter_columns(page: Any) -> list:
     return columns
 
 
-def sort_links(datasette: Any, request: Any, display_columns: list, sort: Any, sort_desc: Any) -> dict:
+def sort_links(datasette: Any, request: Any, display_columns: list, sort: Any) -> dict:
     """`{column: href}` for each sortable header (clearing `_next`)."""
     links = {}
     for column in display_columns:
@@ -508,7 +510,7 @@ async def render_table_html(
         "sort_desc": sort_desc,
         "current_sort": current_sort,
         "current_sort_desc": current_desc,
-        "sort_links": sort_links(datasette, request, display_columns, sort, sort_desc),
+        "sort_links": sort_links(datasette, request, display_columns, sort),
         "next_url": next_url,
         "facet_results": facet_results,
         "sorted_facet_results": extras.get("sorted_facet_results") or [],
