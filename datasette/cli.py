@@ -519,7 +519,10 @@ def inspect(files, inspect_file, sqlite_extensions):
         pathlib.Path(inspect_file).write_text(text)
 
 
-pm.hook.register_commands(cli=cli)
+from .publish.common import register as register_publish  # noqa: E402
+
+publish, package = register_publish(cli)
+
 
 
 @cli.command(name="create-token")
@@ -566,3 +569,6 @@ def create_token(id, secret, expires_after, alls, databases, resources, debug, p
             click.echo(json.dumps(ds.unsign(token[len("dstok_"):], namespace="token"), indent=2))
     finally:
         ds.close()
+
+
+pm.hook.register_commands(cli=cli)

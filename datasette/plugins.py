@@ -19,6 +19,8 @@ import pluggy
 from . import hookspecs
 
 DEFAULT_PLUGINS = (
+    "datasette.publish.heroku",
+    "datasette.publish.cloudrun",
     "datasette.facets",
     "datasette.filters",
     "datasette.sql_functions",

@@ -488,11 +488,6 @@ def test_plugins_json_all_entries(read_api_server):
     assert by_name["datasette.default_magic_parameters"]["hooks"] == ["register_magic_parameters"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="/-/plugins.json?all=1 lacks datasette.default_menu_links, datasette.publish.heroku "
-    "and datasette.publish.cloudrun (not in plugins.DEFAULT_PLUGINS; modules do not exist)",
-)
 def test_plugins_json_all_lists_every_default_module(read_api_server):
     data = assert_json(get(read_api_server, "/-/plugins.json?all=1"))
     assert DEFAULT_PLUGIN_MODULES <= {p["name"] for p in data}
