@@ -804,21 +804,8 @@ from .views.row import RowView  # noqa: E402,F401
 from .views.row_write import RowDeleteView, RowUpdateView  # noqa: E402,F401
 from .views.special import JsonDataView  # noqa: E402,F401
 from .views.table_write import TableDropView, TableInsertView, TableUpsertView  # noqa: E402,F401
+from .custom_pages import _pattern as route_pattern_from_filepath  # noqa: E402,F401
 
 
 class NotFoundExplicit(_NotFound):
     """A 404 raised on purpose (not for a missing route)."""
-
-
-def route_pattern_from_filepath(filepath: str) -> Any:
-    """The regex matching a custom page template path with `{name}` placeholders."""
-    import re
-
-    pattern = ["^/"]
-    for part in re.split(r"(\{[a-zA-Z][a-zA-Z0-9_]*\})", filepath):
-        if part.startswith("{") and part.endswith("}"):
-            pattern.append(f"(?P<{part[1:-1]}>[^/]*)")
-        else:
-            pattern.append(re.escape(part))
-    pattern.append("$")
-    return re.compile("".join(pattern))

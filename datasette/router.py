@@ -11,6 +11,7 @@ import urllib.parse
 from typing import Any, Optional
 
 from .csrf import CsrfMiddleware
+from .custom_pages import render_page
 from .database import schema_checked
 from .exceptions import Forbidden, NotFound
 from .plugins import pm
@@ -123,6 +124,20 @@ class DatasetteRouter:
             return
         if path.endswith("/") and path != "/":
             await self._redirect(request, send, path.rstrip("/") or "/")
+            return
+        try:
+            if not self.ds._startup_invoked:
+                await self.ds.invoke_startup()
+            response = await render_page(self.ds, request, path)
+        except NotFound as page_exception:
+            exception = page_exception
+            response = None
+        except Exception as page_exception:
+            await self.handle_exception(request, send, page_exception)
+            return
+        if response is not None:
+            self._write_messages(request, response)
+            await response.asgi_send(send)
             return
         await self.handle_exception(request, send, exception)
 
