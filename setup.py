@@ -44,6 +44,11 @@ setup(
         "test": [
             "pytest>=7",
             "pytest-asyncio>=0.21",
+            # Real plugins from the package index, run unchanged by tests/test_real_plugins.py
+            "datasette-public==0.2.3",
+            "datasette-search-all==1.1.4",
+            # Drives Debian's Chromium in tests/browser (no browser download)
+            "playwright>=1.40",
         ],
         "dev": ["ruff"],
     },
