@@ -36,6 +36,10 @@ DEFAULT_PLUGINS = (
 pm = pluggy.PluginManager("datasette")
 pm.add_hookspecs(hookspecs)
 
+# Distributions of plugins registered from DATASETTE_LOAD_PLUGINS (pluggy records only
+# those it loads itself), so /-/plugins can name them and give their versions.
+_distributions: dict = {}
+
 
 def _load_installed_plugins() -> None:
     """Register entry points of group `datasette`, or only those DATASETTE_LOAD_PLUGINS names."""
@@ -55,7 +59,9 @@ def _load_installed_plugins() -> None:
             continue
         for entry_point in distribution.entry_points:
             if entry_point.group == "datasette":
-                pm.register(entry_point.load(), name=entry_point.name)
+                plugin = entry_point.load()
+                pm.register(plugin, name=entry_point.name)
+                _distributions[id(plugin)] = distribution
 
 
 def _register_default_plugins() -> None:
@@ -100,10 +106,10 @@ def get_plugins() -> Iterator[dict]:
             else _plugin_package_dir(plugin, "templates"),
             "hooks": [caller.name for caller in pm.get_hookcallers(plugin) or []],
         }
-        dist = distinfo.get(plugin)
+        dist = distinfo.get(plugin) or _distributions.get(id(plugin))
         if dist is not None:
             info["version"] = dist.version
-            info["name"] = getattr(dist, "name", None) or dist.project_name
+            info["name"] = getattr(dist, "name", None) or dist.metadata["Name"]
         yield info
 
 

@@ -103,11 +103,22 @@ def newline_delimited(
     return Response(text, content_type="text/plain; charset=utf-8", headers=headers)
 
 
+def render_json(datasette: Any, columns: list, rows: list, request: Any, truncated: bool = False) -> Response:
+    """The built-in JSON renderer: `{"ok": true, "rows": [...], "truncated": ...}`."""
+    return json_response(
+        datasette,
+        {"ok": True, "rows": rows_as_objects(columns, rows, request), "truncated": truncated},
+        request=request,
+    )
+
+
 def collect_renderers(datasette: Any) -> dict:
     """`{extension: (render, can_render)}` from every plugin, later ones replacing earlier."""
     from .plugins import pm
 
-    renderers: dict = {}
+    # JSON is built in; views answer `.json` themselves, this entry serves code that
+    # looks renderers up by extension.
+    renderers: dict = {"json": (render_json, lambda: True)}
     for hook_result in pm.hook.register_output_renderer(datasette=datasette):
         items = hook_result if isinstance(hook_result, list) else [hook_result]
         for item in items:

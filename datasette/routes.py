@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from .plugins import get_plugins, pm
 from .templating import STATIC
-from .utils import async_call_with_supported_arguments
+from .utils import await_me_maybe, call_with_supported_arguments
 from .utils.asgi import Response, asgi_send_file, asgi_static
 from .views.base import View
 from .views.database import DatabaseView
@@ -51,27 +51,30 @@ def wrap_view(view_fn_or_class: Any, datasette: Any) -> Callable:
             instance = view_class()
             if isinstance(instance, View):
                 return await instance(request, datasette)
-            return await async_call_with_supported_arguments(
+            return await await_me_maybe(call_with_supported_arguments(
                 instance.__call__,
                 scope=request.scope,
                 receive=request.receive,
                 send=send,
                 request=request,
                 datasette=datasette,
-            )
+            ))
 
         instantiated_view.view_class = view_class  # type: ignore[attr-defined]
         instantiated_view.__name__ = view_class.__name__
         return instantiated_view
 
     async def function_view(request: Any, send: Any) -> Any:
-        return await async_call_with_supported_arguments(
-            view_fn_or_class,
-            scope=request.scope,
-            receive=request.receive,
-            send=send,
-            request=request,
-            datasette=datasette,
+        # A plain function may return its Response directly; only await what needs it.
+        return await await_me_maybe(
+            call_with_supported_arguments(
+                view_fn_or_class,
+                scope=request.scope,
+                receive=request.receive,
+                send=send,
+                request=request,
+                datasette=datasette,
+            )
         )
 
     function_view.__name__ = getattr(view_fn_or_class, "__name__", "view")

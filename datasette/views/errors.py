@@ -57,6 +57,8 @@ async def error_response(
     async def no_menu_links() -> list:
         return []
 
+    from ..templating import crumb_items_function
+
     html = await template.render_async(
         {
             **(error_dict or {}),
@@ -67,6 +69,8 @@ async def error_response(
             "urls": datasette.urls,
             "app_css_hash": datasette.app_css_hash(),
             "menu_links": no_menu_links,
+            # The home link, so an error page still leads somewhere.
+            "crumb_items": crumb_items_function(datasette, request),
             "request": request,
             "base_url": datasette.setting("base_url"),
         }

@@ -134,6 +134,8 @@ async def output_renderers(
     """`{format: url}` for the export links: JSON, then plugin formats that can render."""
     renderers = {"json": datasette.urls.path(path_with_format(request=request, format="json"))}
     for extension, (_, can_render) in datasette.renderers.items():
+        if extension == "json":
+            continue
         try:
             allowed = await await_me_maybe(
                 call_with_supported_arguments(
@@ -149,7 +151,8 @@ async def output_renderers(
                     view_name=view_name,
                 )
             )
-        except TypeError:
+        except Exception:
+            # A can_render that fails just hides that format's link.
             allowed = False
         if allowed:
             renderers[extension] = datasette.urls.path(

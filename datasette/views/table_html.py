@@ -22,7 +22,6 @@ from markupsafe import Markup, escape
 from ..plugins import pm
 from ..utils import (
     await_me_maybe,
-    call_with_supported_arguments,
     format_bytes,
     is_url,
     path_from_row_pks,
@@ -33,6 +32,7 @@ from ..utils import (
     truncate_url,
 )
 from ..utils.asgi import Response
+from .query_html import output_renderers
 from .index_html import DatabaseColor, render_page, with_inherited_metadata
 from .table_extras import compute_extras
 
@@ -340,34 +340,17 @@ async def display_columns_and_rows(datasette: Any, request: Any, db: Any, page: 
 
 async def renderers_for(datasette: Any, request: Any, page: Any) -> dict:
     """`{extension: url}`: JSON first, then plugin formats whose `can_render` agrees."""
-    renderers = {"json": datasette.urls.path(path_with_format(request=request, format="json"))}
-    for extension, (_, can_render) in datasette.renderers.items():
-        if extension == "json":
-            continue
-        allowed = True
-        if can_render is not None:
-            try:
-                allowed = await await_me_maybe(
-                    call_with_supported_arguments(
-                        can_render,
-                        datasette=datasette,
-                        columns=page.columns,
-                        rows=page.rows,
-                        sql=page.sql,
-                        query_name=None,
-                        database=page.database,
-                        table=page.table,
-                        request=request,
-                        view_name="table",
-                    )
-                )
-            except Exception:
-                allowed = False
-        if allowed:
-            renderers[extension] = datasette.urls.path(
-                path_with_format(request=request, format=extension)
-            )
-    return renderers
+    return await output_renderers(
+        datasette,
+        request,
+        columns=page.columns,
+        rows=page.rows,
+        sql=page.sql,
+        query_name=None,
+        database=page.database,
+        table=page.table,
+        view_name="table",
+    )
 
 
 def append_querystring(url: str, querystring: str) -> str:
@@ -485,7 +468,9 @@ async def render_table_html(
     max_rows = datasette.setting("max_returned_rows")
     facet_results = extras.get("facet_results") or {"results": {}, "timed_out": []}
 
-    context = {
+    # filters_from_request hooks may add to the page context; core keys are set after.
+    context = {key: value for key, value in page.extra_context.items()}
+    context.update({
         "database": page.database,
         "database_color": DatabaseColor(db.color),
         "table": page.table,
@@ -542,7 +527,7 @@ async def render_table_html(
         ],
         "append_querystring": append_querystring,
         "settings": datasette.settings_dict(),
-    }
+    })
     candidates = [
         "table-{}-{}.html".format(to_css_class(page.database), to_css_class(page.table)),
         "table.html",
