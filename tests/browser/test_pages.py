@@ -502,3 +502,43 @@ def test_flash_message_shows_once(read_api_server, page, screenshot):
     expect(page.locator("p.message-warning")).to_have_count(0)
     page.goto(read_api_server.url + "/")
     expect(page.locator("p.message-warning")).to_have_count(0)
+
+
+SIGNED_IN_PAGES = [
+    ("logout", "/-/logout", "Log out"),
+    ("create-token", "/-/create-token", "Create an API token"),
+    ("permissions", "/-/permissions", "Permission check tool"),
+    ("messages", "/-/messages", "Debug messages"),
+    ("allow-debug", "/-/allow-debug", "Debug allow rules"),
+    ("api-explorer", "/-/api", "API Explorer"),
+    ("patterns", "/-/patterns", "Pattern portfolio"),
+    ("versions", "/-/versions", "versions.json"),
+]
+
+
+@pytest.mark.parametrize("name,path,heading", SIGNED_IN_PAGES, ids=[p[0] for p in SIGNED_IN_PAGES])
+def test_signed_in_pages_load_cleanly(read_api_server, page, screenshot, name, path, heading):
+    """The account and debugging pages, seen by the root actor, render with no errors."""
+    cookie = read_api_server.ds.client.actor_cookie({"id": "root"})
+    page.context.add_cookies(
+        [{"name": "ds_actor", "value": cookie, "url": read_api_server.url}]
+    )
+    response = page.goto(read_api_server.url + path)
+    assert response.status == 200
+    expect(page.locator("h1").first).to_have_text(heading)
+    expect(page.locator(".actor")).to_contain_text("root")
+    screenshot(page, name)
+
+
+def test_create_token_form_mints_a_token(read_api_server, page, screenshot):
+    cookie = read_api_server.ds.client.actor_cookie({"id": "root"})
+    page.context.add_cookies(
+        [{"name": "ds_actor", "value": cookie, "url": read_api_server.url}]
+    )
+    page.goto(read_api_server.url + "/-/create-token")
+    page.get_by_label("Token expires").select_option("hours")
+    page.get_by_label("Duration").fill("2")
+    page.get_by_role("button", name="Create token").click()
+    token = page.get_by_label("Token", exact=True)
+    expect(token).to_have_value(re.compile(r"^dstok_"))
+    screenshot(page, "create-token-minted")
