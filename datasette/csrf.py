@@ -52,14 +52,16 @@ class CsrfMiddleware:
         cookies = _cookies(headers.get(b"cookie", b"").decode("latin-1"))
         cookie_token = cookies.get(COOKIE_NAME)
         has_valid_cookie = self._valid(cookie_token)
-        token = cookie_token if has_valid_cookie else self.serializer.dumps(
-            "".join(secrets.choice(_ALPHABET) for _ in range(16))
-        )
-        used = {"called": False}
+        # A fresh token is only made when a page asks for one (most requests never do).
+        used: dict = {"called": False, "token": cookie_token if has_valid_cookie else None}
 
         def csrftoken() -> str:
             used["called"] = True
-            return token
+            if used["token"] is None:
+                used["token"] = self.serializer.dumps(
+                    "".join(secrets.choice(_ALPHABET) for _ in range(16))
+                )
+            return used["token"]
 
         scope = dict(scope, csrftoken=csrftoken)
 
@@ -69,7 +71,10 @@ class CsrfMiddleware:
                 response_headers.append((b"vary", b"Cookie"))
                 if not has_valid_cookie:
                     response_headers.append(
-                        (b"set-cookie", f"{COOKIE_NAME}={token}; Path=/".encode("latin-1"))
+                        (
+                            b"set-cookie",
+                            f"{COOKIE_NAME}={used['token']}; Path=/".encode("latin-1"),
+                        )
                     )
                 message = dict(message, headers=response_headers)
             await send(message)

@@ -171,6 +171,8 @@ class Database:
         self._inline_write_connection: Any = None
         self._schema_cache: dict = {}
         self._schema_cache_version: Optional[int] = None
+        self._probe_connection: Any = None
+        self._probe_lock = threading.Lock()
         # Set by the internal-database store: its connections skip prepare_connection
         # hooks and get WAL + durable commits.
         self.is_internal = False
@@ -306,6 +308,7 @@ class Database:
             self._writer.stop()
         with self._file_connections_lock:
             conns, self._file_connections = self._file_connections, []
+        self._probe_connection = None
         for conn in conns:
             try:
                 conn.close()
@@ -611,6 +614,37 @@ class Database:
         checked = schema_checked.get()
         if checked is not None:
             checked.add(self._token)
+
+    def probe_schema_version(self) -> Optional[int]:
+        """`PRAGMA schema_version` read right here, without a trip to a read thread.
+
+        Uses a connection of its own that never waits for a lock (a busy database gives
+        None, and the caller asks a read thread instead), so the event loop is never held
+        up by a writer. Anonymous memory databases have no shared schema to probe.
+        """
+        if self.is_memory and not self.memory_name:
+            return None
+        with self._probe_lock:
+            try:
+                if self._probe_connection is None:
+                    self._probe_connection = self._open_probe_connection()
+                return _schema_version(self._probe_connection)
+            except sqlite3.Error:
+                return None
+
+    def _open_probe_connection(self) -> Any:
+        if self.memory_name:
+            uri = f"file:{self.memory_name}?mode=memory&cache=shared"
+        elif self.mode is not None:
+            uri = _file_uri(Path(self.path).as_posix()) + f"?mode={self.mode}"
+        elif not self.is_mutable:
+            uri = _file_uri(Path(self.path).as_posix()) + "?immutable=1"
+        else:
+            uri = _file_uri(Path(self.path).as_posix()) + "?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=0)
+        with self._file_connections_lock:
+            self._file_connections.append(conn)
+        return conn
 
     def current_schema_version(self) -> int:
         """`PRAGMA schema_version`, read on this thread's read connection (blocking)."""

@@ -254,23 +254,36 @@ class Catalog:
 
 
 async def _read_versions(databases: dict, to_check: list) -> dict:
-    """`{name: schema version}` read on one read thread; failures are left out."""
-    if not to_check:
-        return {}
+    """`{name: schema version}`; failures are left out.
 
-    def read_all() -> dict:
-        versions = {}
-        for name, db in to_check:
-            try:
-                versions[name] = db.current_schema_version()
-            except Exception as e:
-                logger.error("Could not read the schema version of %s: %s", name, e)
+    Each database is probed in place first (no thread trip); the few a writer keeps
+    busy are read together on one read thread.
+    """
+    versions: dict = {}
+    remaining = []
+    for name, db in to_check:
+        version = db.probe_schema_version()
+        if version is None:
+            remaining.append((name, db))
+        else:
+            versions[name] = version
+    if not remaining:
         return versions
 
-    first_db = to_check[0][1]
-    executor = getattr(first_db.ds, "executor", None)
+    def read_all() -> dict:
+        found = {}
+        for name, db in remaining:
+            try:
+                found[name] = db.current_schema_version()
+            except Exception as e:
+                logger.error("Could not read the schema version of %s: %s", name, e)
+        return found
+
+    executor = getattr(remaining[0][1].ds, "executor", None)
     if executor is None:
-        return read_all()
+        versions.update(read_all())
+        return versions
     import asyncio
 
-    return await asyncio.get_running_loop().run_in_executor(executor, read_all)
+    versions.update(await asyncio.get_running_loop().run_in_executor(executor, read_all))
+    return versions
