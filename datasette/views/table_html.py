@@ -32,7 +32,7 @@ from ..utils import (
     truncate_url,
 )
 from ..utils.asgi import Response
-from .query_html import output_renderers
+from .query_html import output_renderers, plugin_cell
 from .index_html import DatabaseColor, render_page, with_inherited_metadata
 from .table_extras import compute_extras
 
@@ -151,25 +151,18 @@ def _with_unit(datasette: Any, value: Any, unit: str) -> Markup:
 async def _plugin_cell(
     datasette: Any, request: Any, row: Any, value: Any, column: str, table: str, database: str
 ) -> Optional[Markup]:
-    """The first non-None `render_cell` result, escaped unless Markup; None if falsy."""
-    for candidate in pm.hook.render_cell(
-        row=row,
-        value=value,
-        column=column,
-        table=table,
-        database=database,
-        datasette=datasette,
-        request=request,
-    ):
-        candidate = await await_me_maybe(candidate)
-        if candidate is None:
-            continue
-        if not candidate:
-            return None
-        if isinstance(candidate, Markup):
-            return candidate
-        return escape(str(candidate))
-    return None
+    """The first non-None `render_cell` result, escaped unless Markup; None if falsy.
+
+    On table pages a falsy winner means default rendering (query pages keep it).
+    """
+    candidate = await plugin_cell(
+        datasette, request, row=row, value=value, column=column, table=table, database=database
+    )
+    if not candidate:
+        return None
+    if isinstance(candidate, Markup):
+        return candidate
+    return escape(str(candidate))
 
 
 def default_cell(
