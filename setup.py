@@ -35,6 +35,7 @@ setup(
         "httpx>=0.25",
         "itsdangerous>=1.1",
         "janus>=1.0",
+        "Pint>=0.9",
         "Jinja2>=3.0",
         "pluggy>=1.0",
         "PyYAML>=5.3",

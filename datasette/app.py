@@ -212,6 +212,7 @@ class Datasette:
         self._permission_checks: deque = deque(maxlen=200)
         self._root_token = secrets.token_hex(32)
         self._startup_invoked = False
+        self._unit_registry: Any = None
         self._startup_lock = threading.Lock()
         self._startup_future: Optional[asyncio.Future] = None
         self.client = DatasetteClient(self)
@@ -421,6 +422,21 @@ class Datasette:
         return await _render_template(
             self, templates, context=context, request=request, view_name=view_name
         )
+
+    def unit_registry(self) -> Any:
+        """The Pint unit registry with the root metadata's `custom_units` (built once)."""
+        if self._unit_registry is None:
+            import pint
+
+            registry = pint.UnitRegistry()
+            for definition in self.metadata("custom_units") or []:
+                try:
+                    registry.define(definition)
+                except Exception:
+                    # A bad definition only loses that unit, not the page.
+                    pass
+            self._unit_registry = registry
+        return self._unit_registry
 
     def app_css_hash(self) -> str:
         """Six hex characters identifying the bundled `app.css`."""

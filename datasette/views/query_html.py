@@ -31,6 +31,19 @@ from .index_html import DatabaseColor, render_page, with_inherited_metadata
 NBSP = Markup("&nbsp;")
 
 
+def with_unit(datasette: Any, value: Any, unit: str) -> Any:
+    """A number shown in its column's unit (`5&nbsp;m`), scaled by Pint; else as text."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return str(value)
+    try:
+        quantity = round((value * datasette.unit_registry()(unit)).to_compact(), 6)
+        text = "{:~P}".format(quantity)
+    except Exception:
+        # An unknown unit still shows the value with the unit's name.
+        text = "{} {}".format(value, unit)
+    return Markup(str(escape(text)).replace(" ", "&nbsp;"))
+
+
 async def plugin_cell(
     datasette: Any,
     request: Any,

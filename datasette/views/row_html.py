@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from markupsafe import Markup, escape
 
 from ..utils import is_url, path_from_row_pks, to_css_class
 from ..utils.asgi import Response
 from .index_html import DatabaseColor, render_page, with_inherited_metadata
-from .query_html import NBSP, binary_link, output_renderers, plugin_cell, url_link
+from .query_html import NBSP, binary_link, output_renderers, plugin_cell, url_link, with_unit
 from .row import foreign_key_tables
 
 
@@ -61,23 +60,6 @@ def value_type(value: Any) -> str:
     return "str"
 
 
-def with_units(value: Any, unit: str) -> Any:
-    """`value` shown with its unit (`5&nbsp;m`); numbers only, Pint used when installed."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return str(value)
-    try:
-        import pint  # type: ignore
-
-        registry = getattr(with_units, "_registry", None)
-        if registry is None:
-            registry = pint.UnitRegistry()
-            with_units._registry = registry  # type: ignore[attr-defined]
-        quantity = round((value * registry(unit)).to_compact(), 6)
-        return Markup(escape(f"{quantity:~P}").replace(" ", "&nbsp;"))
-    except Exception:
-        return Markup("{}&nbsp;{}".format(escape(str(value)), escape(unit)))
-
-
 async def row_cells(
     datasette: Any,
     request: Any,
@@ -111,7 +93,7 @@ async def row_cells(
         elif is_url(str(value).strip()):
             display = url_link(str(value), 0)
         elif column in units:
-            display = with_units(value, units[column])
+            display = with_unit(datasette, value, units[column])
         else:
             display = str(value)
         cells.append(

@@ -146,7 +146,10 @@ async def load_table_page(
     sort = sort_choice(request, table_metadata, all_columns, use_rowid, is_view)
     columns = selected_columns(request, all_columns, pks)
 
-    filters = Filters(filter_pairs(request), units=table_metadata.get("units") or {})
+    units = table_metadata.get("units") or {}
+    filters = Filters(
+        filter_pairs(request), units=units, ureg=datasette.unit_registry() if units else None
+    )
     where_clauses, params = filters.build_where_clauses(table)
     hook_clauses, hook_params, descriptions, context = await combined_filter_arguments(
         datasette, request, db.name, table

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-import weakref
 from typing import Any, Iterator, Optional
 
 from markupsafe import Markup, escape
@@ -32,7 +31,7 @@ from ..utils import (
     truncate_url,
 )
 from ..utils.asgi import Response
-from .query_html import output_renderers, plugin_cell
+from .query_html import output_renderers, plugin_cell, with_unit
 from .index_html import DatabaseColor, render_page, with_inherited_metadata
 from .table_extras import compute_extras
 
@@ -108,46 +107,6 @@ def _value_type(value: Any) -> str:
     return "none" if value is None else type(value).__name__
 
 
-_unit_registries: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _ureg(datasette: Any) -> Any:
-    """A Pint registry with the root metadata's `custom_units`, or None without Pint.
-
-    Built once per `Datasette` (building one is slow and custom units differ).
-    """
-    if datasette not in _unit_registries:
-        try:
-            import pint
-        except ImportError:
-            ureg = None
-        else:
-            ureg = pint.UnitRegistry()
-            for definition in datasette.metadata("custom_units") or []:
-                try:
-                    ureg.define(definition)
-                except Exception:
-                    # A bad definition only loses that unit, not the page.
-                    pass
-        _unit_registries[datasette] = ureg
-    return _unit_registries[datasette]
-
-
-def _with_unit(datasette: Any, value: Any, unit: str) -> Markup:
-    """`5 m`-style display of a number in its column's unit (non-breaking space)."""
-    text = None
-    ureg = _ureg(datasette)
-    if ureg is not None:
-        try:
-            quantity = round((value * ureg(unit)).to_compact(), 6)
-            text = "{:~P}".format(quantity)
-        except Exception:
-            text = None
-    if text is None:
-        text = "{} {}".format(value, unit)
-    return Markup(str(escape(text)).replace(" ", "&nbsp;"))
-
-
 async def _plugin_cell(
     datasette: Any, request: Any, row: Any, value: Any, column: str, table: str, database: str
 ) -> Optional[Markup]:
@@ -208,7 +167,7 @@ def default_cell(
         url = value.strip()
         return Markup('<a href="{}">{}</a>').format(url, truncate_url(url, truncate))
     if column in units and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _with_unit(datasette, value, units[column])
+        return with_unit(datasette, value, units[column])
     text = str(value)
     if truncate and len(text) > truncate:
         text = text[:truncate] + "\u2026"
