@@ -270,6 +270,32 @@ class Facet:
         key = "_facet" if self.type == "column" else "_facet_{}".format(self.type)
         return self._absolute(path_with_added_args(self.request, {key: column}))
 
+    async def _suggest_where(self, accepts: Any) -> List[dict]:
+        """`{"name", "type", "toggle_url"}` for each column not yet faceted by this type
+        that `await accepts(quoted_column)` approves; a failing probe skips the column."""
+        try:
+            columns = await self.get_columns(self.sql, self.params)
+        except _PROBE_ERRORS:
+            return []
+        already = {_config_column(entry["config"]) for entry in self.get_configs()}
+        suggestions = []
+        for column in columns:
+            if column in already:
+                continue
+            try:
+                accepted = await accepts(escape_sqlite(column))
+            except _PROBE_ERRORS:
+                continue
+            if accepted:
+                suggestions.append(
+                    {
+                        "name": column,
+                        "type": self.type,
+                        "toggle_url": self._suggestion_toggle_url(column),
+                    }
+                )
+        return suggestions
+
     def _facet_toggle_url(self, entry: dict, column: str) -> str:
         """Relative URL of the current page without the parameter that asked for this facet.
 
@@ -465,32 +491,14 @@ class DateFacet(Facet):
         Among the first 100 values shaped like `????-??-*`, at least one must be a date
         SQLite's `date()` understands.
         """
-        try:
-            columns = await self.get_columns(self.sql, self.params)
-        except _PROBE_ERRORS:
-            return []
-        already = {_config_column(entry["config"]) for entry in self.get_configs()}
-        suggestions = []
-        for column in columns:
-            if column in already:
-                continue
-            quoted = escape_sqlite(column)
-            sql = ("select date({col}) from ({sql}) where {col} glob '????-??-*' limit 100").format(
-                col=quoted, sql=self.sql
-            )
-            try:
-                results = await self._probe(sql)
-            except _PROBE_ERRORS:
-                continue
-            if any(row[0] for row in results.rows):
-                suggestions.append(
-                    {
-                        "name": column,
-                        "type": "date",
-                        "toggle_url": self._suggestion_toggle_url(column),
-                    }
-                )
-        return suggestions
+
+        async def accepts(quoted: str) -> bool:
+            sql = (
+                "select date({col}) from ({sql}) where {col} glob '????-??-*' limit 100"
+            ).format(col=quoted, sql=self.sql)
+            return any(row[0] for row in (await self._probe(sql)).rows)
+
+        return await self._suggest_where(accepts)
 
     def _facet_sql(self, column: str, limit: int) -> str:
         quoted = escape_sqlite(column)
@@ -532,41 +540,24 @@ class ArrayFacet(Facet):
         Every non-null, non-empty value must be a JSON array, and the first 100 non-empty
         arrays must hold only strings.
         """
-        try:
-            columns = await self.get_columns(self.sql, self.params)
-        except _PROBE_ERRORS:
-            return []
-        already = {_config_column(entry["config"]) for entry in self.get_configs()}
-        suggestions = []
-        for column in columns:
-            if column in already:
-                continue
-            quoted = escape_sqlite(column)
+
+        async def accepts(quoted: str) -> bool:
             # json_type() raises on malformed JSON, which skips the column as intended.
             types_sql = (
                 "select distinct json_type({col}) from ({sql}) "
                 "where {col} is not null and {col} != ''"
             ).format(col=quoted, sql=self.sql)
+            types = await self._probe(types_sql)
+            if [row[0] for row in types.rows] != ["array"]:
+                return False
             first_sql = (
                 "select {col} from ({sql}) where {col} is not null and {col} != '' "
                 "and json_array_length({col}) > 0 limit 100"
             ).format(col=quoted, sql=self.sql)
-            try:
-                types = await self._probe(types_sql)
-                if [row[0] for row in types.rows] != ["array"]:
-                    continue
-                first = await self._probe(first_sql)
-            except _PROBE_ERRORS:
-                continue
-            if first.rows and all(_is_array_of_strings(row[0]) for row in first.rows):
-                suggestions.append(
-                    {
-                        "name": column,
-                        "type": "array",
-                        "toggle_url": self._suggestion_toggle_url(column),
-                    }
-                )
-        return suggestions
+            first = await self._probe(first_sql)
+            return bool(first.rows) and all(_is_array_of_strings(row[0]) for row in first.rows)
+
+        return await self._suggest_where(accepts)
 
     def _facet_sql(self, column: str, limit: int) -> str:
         quoted = escape_sqlite(column)
