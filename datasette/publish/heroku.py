@@ -21,7 +21,12 @@ import click
 
 from datasette import hookimpl
 from datasette.utils.config import parse_metadata
-from datasette.utils.files import _merge_into, link_or_copy, link_or_copy_directory
+from datasette.utils.files import (
+    _merge_into,
+    deployed_serve_options,
+    link_or_copy,
+    link_or_copy_directory,
+)
 
 from .common import (
     add_common_publish_arguments_and_options,
@@ -56,19 +61,9 @@ def procfile_command(
         serve += ["-i", filename]
     serve.append("--cors")
     head = " ".join(shlex.quote(part) for part in serve)
-    tail = ["--inspect-file", "inspect-data.json"]
-    if metadata_file:
-        tail += ["--metadata", metadata_file]
-    if template_dir:
-        tail += ["--template-dir", "templates/"]
-    if plugins_dir:
-        tail += ["--plugins-dir", "plugins/"]
-    if version_note:
-        tail += ["--version-note", version_note]
-    for mount, _ in static or ():
-        tail += ["--static", "{}:{}".format(mount, mount)]
-    if extra_options:
-        tail += extra_options.split()
+    tail = ["--inspect-file", "inspect-data.json"] + deployed_serve_options(
+        metadata_file, template_dir, plugins_dir, version_note, static, extra_options
+    )
     # $PORT stays unquoted so the dyno's shell expands it
     return "web: {} --port $PORT {}".format(head, " ".join(shlex.quote(part) for part in tail))
 

@@ -219,6 +219,31 @@ def _apt_get_block(packages: Sequence[str]) -> str:
     ).format(" ".join(packages))
 
 
+def deployed_serve_options(
+    metadata_file: Optional[str],
+    template_dir: Optional[str],
+    plugins_dir: Optional[str],
+    version_note: Optional[str],
+    static: Optional[Iterable[tuple]],
+    extra_options: Optional[str],
+) -> list:
+    """`datasette serve` options for files copied into a deployment (Docker or Heroku)."""
+    options: list = []
+    if metadata_file:
+        options += ["--metadata", metadata_file]
+    if template_dir:
+        options += ["--template-dir", "templates/"]
+    if plugins_dir:
+        options += ["--plugins-dir", "plugins/"]
+    if version_note:
+        options += ["--version-note", version_note]
+    for mount, _ in static or ():
+        options += ["--static", "{}:{}".format(mount, mount)]
+    if extra_options:
+        options += extra_options.split()
+    return options
+
+
 def make_dockerfile(
     files: Sequence[str],
     metadata_file: Optional[str],
@@ -256,18 +281,9 @@ def make_dockerfile(
     for filename in files:
         serve += ["-i", filename]
     serve += ["--cors", "--inspect-file", "inspect-data.json"]
-    if metadata_file:
-        serve += ["--metadata", metadata_file]
-    if template_dir:
-        serve += ["--template-dir", "templates/"]
-    if plugins_dir:
-        serve += ["--plugins-dir", "plugins/"]
-    if version_note:
-        serve += ["--version-note", version_note]
-    for mount, _ in static or ():
-        serve += ["--static", "{}:{}".format(mount, mount)]
-    if extra_options:
-        serve += extra_options.split()
+    serve += deployed_serve_options(
+        metadata_file, template_dir, plugins_dir, version_note, static, extra_options
+    )
     # $PORT must reach the shell unquoted so Docker's environment fills it in
     command = " ".join(shlex.quote(part) for part in serve) + " --port $PORT"
 
