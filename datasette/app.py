@@ -36,7 +36,7 @@ from .internal.store import (
     ensure_not_internal_file,
 )
 from . import permissions as permissions_engine
-from .permissions import _UNSET
+from .permissions import _UNSET, table_cascade
 from .plugins import pm, load_plugins_dir
 from .renderer import collect_renderers
 from .templating import app_css_hash, build_jinja_env, plugin_template_dirs
@@ -617,11 +617,7 @@ class Datasette:
         fk = fks[0]
         visible, _ = await self.check_visibility(
             actor,
-            permissions=[
-                ("view-table", (database, fk["other_table"])),
-                ("view-database", database),
-                "view-instance",
-            ],
+            permissions=table_cascade(database, fk["other_table"]),
         )
         if not visible:
             return {}

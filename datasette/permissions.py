@@ -59,6 +59,21 @@ def collect_permissions(datasette: Any) -> dict:
     return by_name
 
 
+def database_cascade(database: str) -> list:
+    """The checks deciding whether a database may be seen: database, then instance."""
+    return [("view-database", database), "view-instance"]
+
+
+def table_cascade(database: str, table: str) -> list:
+    """The checks deciding whether a table or view may be seen: table, database, instance."""
+    return [("view-table", (database, table))] + database_cascade(database)
+
+
+def query_cascade(database: str, query: str) -> list:
+    """The checks deciding whether a canned query may be seen: query, database, instance."""
+    return [("view-query", (database, query))] + database_cascade(database)
+
+
 # An internal marker meaning "no default given": the registered default is used then.
 _UNSET = object()
 

@@ -25,6 +25,7 @@ from .utils import (
     format_bytes,
     to_css_class,
 )
+from .permissions import database_cascade, table_cascade
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -107,14 +108,14 @@ def crumb_items_function(datasette: Any, request: Any):
             crumbs.append({"href": datasette.urls.instance(), "label": "home"})
         if database:
             visible, _ = await datasette.check_visibility(
-                actor, permissions=[("view-database", database), "view-instance"]
+                actor, permissions=database_cascade(database)
             )
             if visible:
                 crumbs.append({"href": datasette.urls.database(database), "label": database})
             if table:
                 visible, _ = await datasette.check_visibility(
                     actor,
-                    permissions=[("view-table", (database, table)), ("view-database", database), "view-instance"],
+                    permissions=table_cascade(database, table),
                 )
                 if visible:
                     crumbs.append(

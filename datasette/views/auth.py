@@ -9,6 +9,7 @@ from ..exceptions import Forbidden
 from ..utils import tilde_decode, tilde_encode
 from ..utils.asgi import Response
 from .base import View
+from ..permissions import database_cascade
 
 EXPIRE_UNITS = {"minutes": 60, "hours": 60 * 60, "days": 60 * 60 * 24}
 
@@ -69,7 +70,7 @@ async def _token_form_context(datasette: Any, request: Any) -> dict:
         if name == "_memory":
             continue
         visible, _ = await datasette.check_visibility(
-            request.actor, permissions=[("view-database", name), "view-instance"]
+            request.actor, permissions=database_cascade(name)
         )
         if not visible:
             continue

@@ -9,6 +9,7 @@ from ..renderer import json_response
 from ..utils.asgi import Response
 from .base import View
 from .query import run_query_view
+from ..permissions import database_cascade, table_cascade, query_cascade
 
 COUNT_LIMIT_MS = 5
 
@@ -27,7 +28,7 @@ async def database_data(datasette: Any, request: Any, db: Any, private: bool) ->
     for table in await db.table_names():
         visible, table_private = await datasette.check_visibility(
             request.actor,
-            permissions=[("view-table", (name, table)), ("view-database", name), "view-instance"],
+            permissions=table_cascade(name, table),
         )
         if not visible:
             continue
@@ -50,7 +51,7 @@ async def database_data(datasette: Any, request: Any, db: Any, private: bool) ->
     for view in await db.view_names():
         visible, view_private = await datasette.check_visibility(
             request.actor,
-            permissions=[("view-table", (name, view)), ("view-database", name), "view-instance"],
+            permissions=table_cascade(name, view),
         )
         if visible:
             views.append({"name": view, "private": view_private})
@@ -59,7 +60,7 @@ async def database_data(datasette: Any, request: Any, db: Any, private: bool) ->
     for query in (await datasette.get_canned_queries(name, request.actor)).values():
         visible, query_private = await datasette.check_visibility(
             request.actor,
-            permissions=[("view-query", (name, query["name"])), ("view-database", name), "view-instance"],
+            permissions=query_cascade(name, query["name"]),
         )
         if visible:
             queries.append(dict(query, private=query_private))
@@ -86,7 +87,7 @@ class DatabaseView(View):
         db = await datasette.resolve_database(request)
         format = request.url_vars.get("format")
         visible, private = await datasette.check_visibility(
-            request.actor, permissions=[("view-database", db.name), "view-instance"]
+            request.actor, permissions=database_cascade(db.name)
         )
         if not visible:
             raise Forbidden("You do not have permission to view this database")

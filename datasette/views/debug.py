@@ -9,6 +9,7 @@ from ..exceptions import Forbidden
 from ..utils import actor_matches_allow
 from ..utils.asgi import Response
 from .base import View
+from ..permissions import database_cascade, table_cascade
 
 
 class PermissionsDebugView(View):
@@ -138,7 +139,7 @@ class ApiExplorerView(View):
         ordered = sorted(datasette.databases.items(), key=lambda item: not item[1].is_mutable)
         for name, db in ordered:
             visible, _ = await datasette.check_visibility(
-                request.actor, permissions=[("view-database", name), "view-instance"]
+                request.actor, permissions=database_cascade(name)
             )
             if not visible:
                 continue
@@ -146,7 +147,7 @@ class ApiExplorerView(View):
             for table in await db.table_names():
                 visible, _ = await datasette.check_visibility(
                     request.actor,
-                    permissions=[("view-table", (name, table)), ("view-database", name), "view-instance"],
+                    permissions=table_cascade(name, table),
                 )
                 if visible:
                     tables.append({"name": table, "url": datasette.urls.table(name, table, format="json")})

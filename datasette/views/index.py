@@ -7,6 +7,7 @@ from typing import Any
 from ..renderer import json_response
 from ..utils.asgi import Response
 from .base import View
+from ..permissions import database_cascade, table_cascade
 
 TRUNCATE_AT = 5
 COUNT_LIMIT_MS = 10
@@ -26,7 +27,7 @@ async def database_summary(datasette: Any, request: Any, name: str, db: Any, pri
     for table in await db.table_names():
         visible, table_private = await datasette.check_visibility(
             request.actor,
-            permissions=[("view-table", (name, table)), ("view-database", name), "view-instance"],
+            permissions=table_cascade(name, table),
         )
         if not visible:
             continue
@@ -47,7 +48,7 @@ async def database_summary(datasette: Any, request: Any, name: str, db: Any, pri
     for view in await db.view_names():
         visible, view_private = await datasette.check_visibility(
             request.actor,
-            permissions=[("view-table", (name, view)), ("view-database", name), "view-instance"],
+            permissions=table_cascade(name, view),
         )
         if visible:
             views.append({"name": view, "private": view_private})
@@ -80,7 +81,7 @@ async def index_data(datasette: Any, request: Any) -> dict:
     data = {}
     for name, db in datasette.databases.items():
         visible, private = await datasette.check_visibility(
-            request.actor, permissions=[("view-database", name), "view-instance"]
+            request.actor, permissions=database_cascade(name)
         )
         if visible:
             data[name] = await database_summary(datasette, request, name, db, private)

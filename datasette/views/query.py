@@ -22,6 +22,7 @@ from ..utils.asgi import Response
 from ..utils.sqlite import sqlite3
 from .base import method_not_allowed
 from .table_args import SHAPES, extras_requested
+from ..permissions import query_cascade
 
 SQL_TIME_LIMIT_DOCS = "https://docs.datasette.io/en/stable/settings.html#sql-time-limit-ms"
 
@@ -229,11 +230,7 @@ async def ensure_canned_query_visible(datasette: Any, request: Any, db: Any, can
     """Raise `Forbidden` unless the actor may view the query; returns whether it is private."""
     visible, private = await datasette.check_visibility(
         request.actor,
-        permissions=[
-            ("view-query", (db.name, canned["name"])),
-            ("view-database", db.name),
-            "view-instance",
-        ],
+        permissions=query_cascade(db.name, canned["name"]),
     )
     if not visible:
         raise Forbidden("You do not have permission to view this query")

@@ -27,6 +27,7 @@ from ..utils import (
 )
 from ..utils.asgi import Response
 from .index_html import DatabaseColor, render_page, with_inherited_metadata
+from ..permissions import query_cascade
 
 NBSP = Markup("&nbsp;")
 
@@ -235,11 +236,7 @@ async def render_query_html(
     if canned:
         _, private = await datasette.check_visibility(
             actor,
-            permissions=[
-                ("view-query", (database, canned_name)),
-                ("view-database", database),
-                "view-instance",
-            ],
+            permissions=query_cascade(database, canned_name),
         )
     allow_execute_sql = bool(
         await datasette.permission_allowed(actor, "execute-sql", database)

@@ -13,6 +13,7 @@ from ..utils.asgi import Response
 from .base import View
 from .table import cache_headers
 from .table_args import SHAPES, extras_requested
+from ..permissions import table_cascade
 
 ROOT_METADATA = ("source", "source_url", "license", "license_url")
 
@@ -68,7 +69,7 @@ class RowView(View):
         db, table = resolved.db, resolved.table
         visible, private = await datasette.check_visibility(
             request.actor,
-            permissions=[("view-table", (db.name, table)), ("view-database", db.name), "view-instance"],
+            permissions=table_cascade(db.name, table),
         )
         if not visible:
             raise Forbidden("You do not have permission to view this table")

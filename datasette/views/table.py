@@ -33,6 +33,7 @@ from .table_args import (
     sort_choice,
     timelimit_of,
 )
+from ..permissions import table_cascade
 
 @dataclass
 class TablePage:
@@ -327,7 +328,7 @@ class TableView(View):
                 raise TableNotFound(f"Table not found: {table}", db.name, table)
         visible, private = await datasette.check_visibility(
             request.actor,
-            permissions=[("view-table", (db.name, table)), ("view-database", db.name), "view-instance"],
+            permissions=table_cascade(db.name, table),
         )
         if not visible:
             raise Forbidden("You do not have permission to view this table")
