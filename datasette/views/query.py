@@ -21,6 +21,7 @@ from ..utils import await_me_maybe, derive_named_parameters, validate_sql_select
 from ..utils.asgi import Response
 from ..utils.sqlite import sqlite3
 from .base import method_not_allowed
+from .query_html import render_query_html
 from .table_args import SHAPES, extras_requested
 from ..permissions import query_cascade
 
@@ -116,8 +117,7 @@ async def execute_and_render(
     params: dict,
     format: Optional[str],
     query_name: Optional[str] = None,
-    page_title: Optional[str] = None,
-    extra_data: Optional[dict] = None,
+    canned: Optional[dict] = None,
 ) -> Response:
     """Run a read query and render its result as JSON, CSV, a plugin format or HTML.
 
@@ -145,16 +145,8 @@ async def execute_and_render(
             )
         if format is None:
             # The HTML page shows the error beside the SQL so it can be fixed (status 200).
-            from .query_html import render_query_html
-
             return await render_query_html(
-                datasette,
-                request,
-                db,
-                sql=sql,
-                params=params,
-                results=None,
-                canned=(extra_data or {}).get("query"),
+                datasette, request, db, sql=sql, params=params, results=None, canned=canned,
                 error=str(e),
             )
         raise BadRequest(str(e))
@@ -182,16 +174,8 @@ async def execute_and_render(
             view_name="database",
             truncated=results.truncated,
         )
-    from .query_html import render_query_html
-
     return await render_query_html(
-        datasette,
-        request,
-        db,
-        sql=sql,
-        params=params,
-        results=results,
-        canned=(extra_data or {}).get("query"),
+        datasette, request, db, sql=sql, params=params, results=results, canned=canned
     )
 
 
@@ -247,8 +231,6 @@ async def canned_query_view(
     if canned.get("write"):
         if format == "json":
             return json_response(datasette, {"ok": True, "rows": [], "truncated": False}, request=request)
-        from .query_html import render_query_html
-
         supplied = {k: request.args.get(k) for k in request.args}
         names = canned.get("params") or await named_parameters(db, canned["sql"])
         return await render_query_html(
@@ -271,8 +253,7 @@ async def canned_query_view(
         params,
         format,
         query_name=canned["name"],
-        page_title=f"{db.name}: {canned['name']}",
-        extra_data={"database": db.name, "query": canned},
+        canned=canned,
     )
 
 
