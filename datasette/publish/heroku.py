@@ -20,12 +20,10 @@ from typing import Any, Iterable, Iterator, Optional
 import click
 
 from datasette import hookimpl
-from datasette.utils.config import parse_metadata
 from datasette.utils.files import (
-    _merge_into,
+    copy_deployment_files,
     deployed_serve_options,
-    link_or_copy,
-    link_or_copy_directory,
+    publish_metadata,
 )
 
 from .common import (
@@ -98,11 +96,7 @@ def temporary_heroku_directory(
         os.mkdir(app_dir)
         sources = [os.path.join(saved_cwd, path) for path in files]
         file_names = [os.path.basename(path) for path in files]
-        metadata_content = (parse_metadata(metadata.read()) if metadata else {}) or {}
-        _merge_into(
-            metadata_content,
-            {k: v for k, v in (extra_metadata or {}).items() if v is not None},
-        )
+        metadata_content = publish_metadata(metadata, extra_metadata)
         os.chdir(app_dir)
         if metadata_content:
             with open("metadata.json", "w") as fp:
@@ -133,18 +127,9 @@ def temporary_heroku_directory(
                 )
                 + "\n"
             )
-        for source, filename in zip(sources, file_names):
-            link_or_copy(source, os.path.join(app_dir, filename))
-        if template_dir:
-            link_or_copy_directory(
-                os.path.join(saved_cwd, template_dir), os.path.join(app_dir, "templates")
-            )
-        if plugins_dir:
-            link_or_copy_directory(
-                os.path.join(saved_cwd, plugins_dir), os.path.join(app_dir, "plugins")
-            )
-        for mount, path in static or ():
-            link_or_copy_directory(os.path.join(saved_cwd, path), os.path.join(app_dir, mount))
+        copy_deployment_files(
+            saved_cwd, app_dir, sources, file_names, template_dir, plugins_dir, static
+        )
         yield app_dir
     finally:
         os.chdir(saved_cwd)

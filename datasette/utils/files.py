@@ -320,6 +320,39 @@ def _merge_into(base: dict, extra: dict) -> dict:
     return base
 
 
+def publish_metadata(metadata: Any, extra_metadata: Optional[dict]) -> dict:
+    """The `metadata` file's content (an open file or None) with the non-None
+    `extra_metadata` options (title, license...) merged over it."""
+    content = (parse_metadata(metadata.read()) if metadata else {}) or {}
+    _merge_into(content, {k: v for k, v in (extra_metadata or {}).items() if v is not None})
+    return content
+
+
+def copy_deployment_files(
+    saved_cwd: str,
+    target_dir: str,
+    sources: list,
+    file_names: list,
+    template_dir: Optional[str],
+    plugins_dir: Optional[str],
+    static: Optional[Iterable[tuple]],
+) -> None:
+    """Link or copy databases, templates, plugins and static folders into a deployment
+    directory; relative paths are taken from `saved_cwd`."""
+    for source, filename in zip(sources, file_names):
+        link_or_copy(source, os.path.join(target_dir, filename))
+    if template_dir:
+        link_or_copy_directory(
+            os.path.join(saved_cwd, template_dir), os.path.join(target_dir, "templates")
+        )
+    if plugins_dir:
+        link_or_copy_directory(
+            os.path.join(saved_cwd, plugins_dir), os.path.join(target_dir, "plugins")
+        )
+    for mount, path in static or ():
+        link_or_copy_directory(os.path.join(saved_cwd, path), os.path.join(target_dir, mount))
+
+
 @contextmanager
 def temporary_docker_directory(
     files: Sequence[str],
@@ -356,12 +389,7 @@ def temporary_docker_directory(
         os.mkdir(build_dir)
         sources = [os.path.join(saved_cwd, path) for path in files]
         file_names = [os.path.basename(path) for path in files]
-        metadata_content = parse_metadata(metadata.read()) if metadata else {}
-        metadata_content = metadata_content or {}
-        _merge_into(
-            metadata_content,
-            {k: v for k, v in (extra_metadata or {}).items() if v is not None},
-        )
+        metadata_content = publish_metadata(metadata, extra_metadata)
         dockerfile = make_dockerfile(
             file_names,
             "metadata.json" if metadata_content else None,
@@ -384,21 +412,9 @@ def temporary_docker_directory(
                 fp.write(json.dumps(metadata_content, indent=2))
         with open("Dockerfile", "w") as fp:
             fp.write(dockerfile)
-        for source, filename in zip(sources, file_names):
-            link_or_copy(source, os.path.join(build_dir, filename))
-        if template_dir:
-            link_or_copy_directory(
-                os.path.join(saved_cwd, template_dir),
-                os.path.join(build_dir, "templates"),
-            )
-        if plugins_dir:
-            link_or_copy_directory(
-                os.path.join(saved_cwd, plugins_dir), os.path.join(build_dir, "plugins")
-            )
-        for mount, path in static or ():
-            link_or_copy_directory(
-                os.path.join(saved_cwd, path), os.path.join(build_dir, mount)
-            )
+        copy_deployment_files(
+            saved_cwd, build_dir, sources, file_names, template_dir, plugins_dir, static
+        )
         yield build_dir
     finally:
         os.chdir(saved_cwd)
