@@ -11,7 +11,10 @@ from __future__ import annotations
 import datetime
 from typing import Any, NamedTuple
 
+from .activity import schema as activity_schema
 from .guard import APPLICATION_ID, MARKER_TABLE
+from .public import schema as public_schema
+from .stats import schema as stats_schema
 
 
 class Migration(NamedTuple):
@@ -48,6 +51,10 @@ MIGRATIONS = (
             ")",
         ),
     ),
+    # Each system on the internal database owns one step; its tables are defined beside it.
+    Migration(3, "activity: audit log and jobs", activity_schema.STATEMENTS),
+    Migration(4, "column statistics", stats_schema.STATEMENTS),
+    Migration(5, "public resources", public_schema.STATEMENTS),
 )
 
 CURRENT_SCHEMA_VERSION = MIGRATIONS[-1].version

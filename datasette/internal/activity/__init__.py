@@ -1,0 +1,1 @@
+"""The audit log and job ledger system, kept in the internal database."""

@@ -1,0 +1,1 @@
+"""The public databases, tables and queries system, kept in the internal database."""

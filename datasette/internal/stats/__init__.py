@@ -1,0 +1,1 @@
+"""The column statistics system, kept in the internal database."""
