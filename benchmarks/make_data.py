@@ -221,6 +221,43 @@ def make_small(path: str, db_index: int) -> None:
         conn.close()
 
 
+WIDE_TABLES = 2000
+
+
+def ensure_wide(out: str, tables: int = WIDE_TABLES) -> str:
+    """`out/wide.db`: one database of `tables` small tables (the 2,000-table start-up).
+
+    Generated on first use only (apart from VERSION: it does not depend on `--rows`), and
+    again if it does not hold `tables` tables.
+    """
+    path = os.path.join(out, "wide.db")
+    if os.path.exists(path):
+        conn = sqlite3.connect(path)
+        try:
+            count = conn.execute("select count(*) from sqlite_master where type = 'table'")
+            if count.fetchone()[0] == tables:
+                return path
+        finally:
+            conn.close()
+    os.makedirs(out, exist_ok=True)
+    tmp = path + ".tmp"
+    _remove(tmp)
+    conn = _connect_for_bulk(tmp)
+    try:
+        conn.execute("BEGIN")
+        for t in range(tables):
+            conn.execute(
+                f"CREATE TABLE w_{t:04d} (id INTEGER PRIMARY KEY, name TEXT, "
+                "quantity INTEGER, score REAL)"
+            )
+            conn.execute(f"INSERT INTO w_{t:04d} VALUES (1, 'one', 1, 1.0)")
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    _replace(tmp, path)
+    return path
+
+
 def _replace(tmp_path: str, final_path: str) -> None:
     os.replace(tmp_path, final_path)
 

@@ -9,3 +9,4 @@ from datasette.permissions import Permission  # noqa: F401
 from datasette.utils.asgi import Forbidden, NotFound, Request, Response  # noqa: F401
 from datasette.utils import actor_matches_allow  # noqa: F401
 from datasette.views import Context  # noqa: F401
+from datasette import default_plugins  # noqa: F401,E402 - gives `pm` its default plugins

@@ -7,21 +7,27 @@ the internal database, `router.py` dispatches requests, `views/` render them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
+import json
 import os
 import secrets
 import threading
-import time
+import urllib.parse
 import weakref
 from collections import OrderedDict, deque, namedtuple
 from concurrent import futures
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
 from itsdangerous import URLSafeSerializer
 
 from .client import DatasetteClient
-from .database import Database, QueryInterrupted  # noqa: F401 - re-exported
+from .database import (  # noqa: F401 - QueryInterrupted re-exported
+    Database,
+    DatabaseEnvironment,
+    QueryInterrupted,
+)
 from .exceptions import (
     DatabaseNotFound,
     RowNotFound,
@@ -29,35 +35,49 @@ from .exceptions import (
     TableNotFound,
 )
 from .internal.catalog import Catalog
+from .internal.guard import same_file
+from .internal.activity import Activity
+from .internal.public.store import PublicResources
+from .internal.stats import StartWithServer
 from .internal.store import (
-    INTERNAL_DATABASE_NAME,
     InternalStore,
     check_not_internal_path,
     ensure_not_internal_file,
 )
+from . import introspection
 from . import permissions as permissions_engine
+from . import request_memo
 from .permissions import _UNSET, table_cascade
-from .plugins import pm, load_plugins_dir
+from .plugins import load_plugins_dir, pm
 from .renderer import collect_renderers
 from .templating import app_css_hash, build_jinja_env, plugin_template_dirs
 from .templating import render_template as _render_template
 from .settings import (  # noqa: F401 - re-exported
     DEFAULT_SETTINGS,
+    EXTRA_DEFAULT_SETTINGS,
     OBSOLETE_SETTINGS,
     SETTINGS,
     SQLITE_LIMIT_ATTACHED,
     Setting,
 )
+from .tokens import PREFIX, token_payload
 from .url_builder import Urls
 from .utils import (
     await_me_maybe,
+    escape_sqlite,
+    parse_metadata,
     resolve_env_secrets,
     row_sql_params_pks,
     tilde_decode,
     urlsafe_components,
 )
+from .utils.config import deep_merge
 from .utils.sqlite import sqlite3
+from .utils.versions import versions_info
 from .version import __version__
+
+if TYPE_CHECKING:  # only for annotations
+    from .utils.asgi import Request
 
 ResolvedTable = namedtuple("ResolvedTable", ("db", "table", "is_view"))
 ResolvedRow = namedtuple(
@@ -113,53 +133,86 @@ class Datasette:
         self._secret = secret or secrets.token_hex(32)
         self._unsafe_allow_internal = unsafe_allow_internal
         self.startup_warnings: list = []
-        internal_path = os.path.abspath(internal) if internal else None
-        self._internal_path = internal_path
-
-        files = list(files or [])
-        immutables = list(immutables or [])
-        if config_dir and not files and not immutables:
-            files = self._config_dir_databases(config_dir, internal_path)
-        if config_dir and (config_dir / "inspect-data.json").exists() and not inspect_data:
-            import json
-
-            inspect_data = json.loads((config_dir / "inspect-data.json").read_text())
-            if not immutables:
-                immutable_filenames = [i["file"] for i in inspect_data.values()]
-                immutables = [
-                    f for f in files if Path(f).name in immutable_filenames
-                ]
-                files = [f for f in files if f not in immutables]
-        self.files = tuple(files) + tuple(immutables)
-        self.immutables = set(immutables)
-        self.inspect_data = inspect_data
+        self._internal_path = os.path.abspath(internal) if internal else None
         self.crossdb = crossdb
         self.nolock = nolock
         self.cache_headers = cache_headers
         self.cors = cors
         self.version_note = version_note
+        # Each step reads what the ones before it set; the order is the start-up order.
+        self._choose_files(files, immutables, inspect_data)
+        self._refuse_internal_files()
+        self._read_configuration(config, metadata, settings)
+        self._choose_directories(sqlite_extensions, template_dir, plugins_dir, static_mounts)
+        self._start_read_pool()
+        self._attach_databases(memory)
+        self._open_internal_database()
+        self._prepare_serving()
 
-        # Refuse to publish an internal database before anything opens or creates one.
-        check_not_internal_path(internal_path, list(self.files))
+    # -- construction steps ------------------------------------------------------------------
+
+    def _choose_files(
+        self,
+        files: Optional[Iterable[str]],
+        immutables: Optional[Iterable[str]],
+        inspect_data: Optional[dict],
+    ) -> None:
+        """The files to serve: as given, else the configuration directory's databases.
+
+        A configuration directory's `inspect-data.json` also makes the files it lists
+        immutable, unless immutables were given.
+        """
+        files = list(files or [])
+        immutables = list(immutables or [])
+        config_dir = self.config_dir
+        if config_dir and not files and not immutables:
+            files = self._config_dir_databases(config_dir, self._internal_path)
+        inspect_file = config_dir / "inspect-data.json" if config_dir else None
+        if inspect_file is not None and inspect_file.exists() and not inspect_data:
+            inspect_data = json.loads(inspect_file.read_text())
+            if not immutables:
+                immutable_filenames = [i["file"] for i in inspect_data.values()]
+                immutables = [f for f in files if Path(f).name in immutable_filenames]
+                files = [f for f in files if f not in immutables]
+        self.files = tuple(files) + tuple(immutables)
+        self.immutables = set(immutables)
+        self.inspect_data = inspect_data
+
+    def _refuse_internal_files(self) -> None:
+        """Refuse to publish an internal database before anything opens or creates one."""
+        check_not_internal_path(self._internal_path, list(self.files))
         for file in self.files:
-            warning = ensure_not_internal_file(file, unsafe_allow_internal)
+            warning = ensure_not_internal_file(file, self._unsafe_allow_internal)
             if warning:
                 self.startup_warnings.append(warning)
 
+    def _read_configuration(
+        self, config: Optional[dict], metadata: Optional[dict], settings: Optional[dict]
+    ) -> None:
+        """Metadata and settings: arguments win over the configuration directory's files."""
         config = config or {}
         metadata = metadata or {}
-        if config_dir:
-            metadata = metadata or _first_config_file(config_dir, "metadata") or {}
-            config = config or _first_config_file(config_dir, "datasette") or {}
+        if self.config_dir:
+            metadata = metadata or _first_config_file(self.config_dir, "metadata") or {}
+            config = config or _first_config_file(self.config_dir, "datasette") or {}
         self._metadata_local = metadata
         config_settings = config.get("settings") or {}
         for key in config_settings:
-            if key not in DEFAULT_SETTINGS:
+            if key not in DEFAULT_SETTINGS and key not in EXTRA_DEFAULT_SETTINGS:
                 raise StartupError(f"Invalid setting '{key}' in datasette.json")
-        self._settings = dict(DEFAULT_SETTINGS)
+        self._settings = {**DEFAULT_SETTINGS, **EXTRA_DEFAULT_SETTINGS}
         self._settings.update(config_settings)
         self._settings.update(settings or {})
 
+    def _choose_directories(
+        self,
+        sqlite_extensions: Optional[list],
+        template_dir: Optional[str],
+        plugins_dir: Optional[str],
+        static_mounts: Optional[list],
+    ) -> None:
+        """Extensions, templates, plugins and static folders; `--plugins-dir` files load here."""
+        config_dir = self.config_dir
         self.sqlite_extensions = list(sqlite_extensions or [])
         if template_dir is None and config_dir and (config_dir / "templates").is_dir():
             template_dir = str(config_dir / "templates")
@@ -173,6 +226,8 @@ class Datasette:
         if plugins_dir:
             load_plugins_dir(plugins_dir)
 
+    def _start_read_pool(self) -> None:
+        """The read threads and query limits, handed to every `Database` as one environment."""
         num_sql_threads = self.setting("num_sql_threads")
         self.executor = (
             futures.ThreadPoolExecutor(
@@ -184,9 +239,22 @@ class Datasette:
         self.max_returned_rows = self.setting("max_returned_rows")
         self.sql_time_limit_ms = self.setting("sql_time_limit_ms")
         self.page_size = self.setting("default_page_size")
+        self.database_environment = DatabaseEnvironment(
+            executor=self.executor,
+            time_limit_ms=self.sql_time_limit_ms,
+            page_size=self.page_size,
+            max_returned_rows=self.max_returned_rows,
+            nolock=self.nolock,
+            inspect_data=self.inspect_data,
+            prepare_connection=self.prepare_connection,
+            metadata=self.metadata,
+            inline_read_budget_ms=float(self.setting("inline_read_budget_ms")),
+        )
 
+    def _attach_databases(self, memory: bool) -> None:
+        """`_memory` (when asked for, for `--crossdb`, or with no files), then each file."""
         self.databases: "OrderedDict[str, Database]" = OrderedDict()
-        if memory or crossdb or not self.files:
+        if memory or self.crossdb or not self.files:
             self.add_database(
                 Database(self, is_mutable=False, is_memory=True), name="_memory"
             )
@@ -195,22 +263,27 @@ class Datasette:
                 Database(self, path=file, is_mutable=file not in self.immutables)
             )
 
-        self._internal_store = InternalStore(internal_path, __version__)
+    def _open_internal_database(self) -> None:
+        """Open (check, lock, create or migrate) the internal database and its catalog."""
+        self._internal_store = InternalStore(self._internal_path, __version__)
         self._internal_store.open()
         self._finalizer = weakref.finalize(self, self._internal_store.close)
-        internal_db = Database(self, path=self._internal_store.path, mode="rwc")
-        internal_db.name = INTERNAL_DATABASE_NAME
-        internal_db.is_internal = True
-        internal_db._connection_setup = self._internal_store.setup_connection
-        self._internal_database = internal_db
+        self._internal_database = self._internal_store.database(self)
         self.internal_db_created = True
-        self._catalog = Catalog(internal_db)
+        self._catalog = Catalog(self._internal_database)
+        self.public = PublicResources(
+            self._internal_database,
+            persistent=not self._internal_store.temporary,
+        )
+        self._catalog.listeners.append(self.public.catalog_listener)
 
+    def _prepare_serving(self) -> None:
+        """Renderers, templates, tokens and the in-process client; permissions come at start-up."""
         self.permissions: dict = {}
-        self.renderers = collect_renderers(self)
+        self.renderers = collect_renderers(pm.hook.register_output_renderer(datasette=self))
         self.jinja_env = build_jinja_env(self.template_dir, plugin_template_dirs())
         self._permission_checks: deque = deque(maxlen=200)
-        self._root_token = secrets.token_hex(32)
+        self._root_token: Optional[str] = secrets.token_hex(32)
         self._startup_invoked = False
         self._unit_registry: Any = None
         self._startup_lock = threading.Lock()
@@ -226,10 +299,7 @@ class Datasette:
         for path in sorted(config_dir.iterdir()):
             if path.suffix not in _DATABASE_SUFFIXES or not path.is_file():
                 continue
-            if internal_path and os.path.exists(internal_path):
-                if os.path.samefile(path, internal_path):
-                    continue
-            elif internal_path and os.path.realpath(path) == internal_path:
+            if internal_path and same_file(path, internal_path):
                 continue
             found.append(str(path))
         return found
@@ -282,6 +352,26 @@ class Datasette:
             return next(iter(self.databases.values()))
         return self.databases[name]
 
+    async def execute(
+        self,
+        db_name: str,
+        sql: str,
+        params: Any = None,
+        truncate: bool = False,
+        custom_time_limit: Optional[int] = None,
+        page_size: Optional[int] = None,
+        log_sql_errors: bool = True,
+    ) -> Any:
+        """Run read-only `sql` on the database named `db_name`; see `Database.execute`."""
+        return await self.databases[db_name].execute(
+            sql,
+            params=params,
+            truncate=truncate,
+            custom_time_limit=custom_time_limit,
+            page_size=page_size,
+            log_sql_errors=log_sql_errors,
+        )
+
     def get_internal_database(self) -> Database:
         """The private internal database: never served, never in `databases`."""
         return self._internal_database
@@ -289,6 +379,8 @@ class Datasette:
     async def refresh_schemas(self) -> None:
         """Bring the internal catalog up to date with the attached databases."""
         await self._catalog.refresh(self.databases)
+        if self.public.pending:
+            await self.public.audit_pending(self)
 
     # -- settings, metadata, plugin configuration ------------------------------------------
 
@@ -307,12 +399,7 @@ class Datasette:
     def _metadata_recursive_update(self, orig: dict, updated: dict) -> dict:
         if not isinstance(orig, dict) or not isinstance(updated, dict):
             return orig
-        for key, upd_value in updated.items():
-            if isinstance(upd_value, dict) and isinstance(orig.get(key), dict):
-                orig[key] = self._metadata_recursive_update(orig[key], upd_value)
-            else:
-                orig[key] = upd_value
-        return orig
+        return deep_merge(orig, updated)
 
     def metadata(
         self,
@@ -325,13 +412,32 @@ class Datasette:
         assert not (
             database is None and table is not None
         ), "Cannot call metadata() with table= specified but not database="
-        metadata: dict = {}
-        for hook_dbs in pm.hook.get_metadata(
-            datasette=self, key=key, database=database, table=table
-        ):
-            metadata = self._metadata_recursive_update(metadata, hook_dbs)
-        # The local metadata wins; nested dicts stay the caller's own objects.
-        metadata = self._metadata_recursive_update(metadata, self._metadata_local or {})
+        memo = request_memo.current()
+        if memo is not None and key is not None:
+            # A page asks for the same keys many times (permission checks, renderers):
+            # the hooks and the merge run once per request for each.
+            memo_key = ("metadata", key, database, table, fallback)
+            if memo_key not in memo:
+                memo[memo_key] = self._metadata_uncached(key, database, table, fallback)
+            return memo[memo_key]
+        return self._metadata_uncached(key, database, table, fallback)
+
+    def _metadata_uncached(
+        self, key: Optional[str], database: Optional[str], table: Optional[str], fallback: bool
+    ) -> Any:
+        if pm.hook.get_metadata.get_hookimpls():
+            metadata: dict = {}
+            for hook_dbs in pm.hook.get_metadata(
+                datasette=self, key=key, database=database, table=table
+            ):
+                metadata = self._metadata_recursive_update(metadata, hook_dbs)
+            # The local metadata wins; nested dicts stay the caller's own objects.
+            metadata = self._metadata_recursive_update(metadata, self._metadata_local or {})
+        else:
+            # Without hooks the merge does not depend on the arguments: once per request.
+            metadata = request_memo.memoized(
+                "metadata", lambda: self._metadata_recursive_update({}, self._metadata_local or {})
+            )
         databases = metadata.get("databases") or {}
         search_list = []
         if database is not None:
@@ -394,14 +500,14 @@ class Datasette:
         """One canned query's definition, or None."""
         return (await self.get_canned_queries(database_name, actor)).get(query_name)
 
-    def add_message(self, request: Any, message: str, type: int = INFO) -> None:
+    def add_message(self, request: Request, message: str, type: int = INFO) -> None:
         """Queue a flash message; it is sent as the signed `ds_messages` cookie."""
         if not hasattr(request, "_messages"):
             request._messages = []
         request._messages.append((message, type))
         request._messages_changed = True
 
-    def _show_messages(self, request: Any) -> list:
+    def show_messages(self, request: Optional[Request]) -> list:
         """Messages waiting for this request; showing them clears the cookie."""
         if request is None:
             return []
@@ -411,11 +517,13 @@ class Datasette:
             request._messages_changed = True
         return messages
 
+    _show_messages = show_messages  # the 1.0a7 name
+
     async def render_template(
         self,
         templates: Any,
         context: Any = None,
-        request: Any = None,
+        request: Optional[Request] = None,
         view_name: Optional[str] = None,
     ) -> str:
         """Render a template (name, list of names or `Template`) with plugin context."""
@@ -426,6 +534,7 @@ class Datasette:
     def unit_registry(self) -> Any:
         """The Pint unit registry with the root metadata's `custom_units` (built once)."""
         if self._unit_registry is None:
+            # pint takes a while to import and only pages with units need it.
             import pint
 
             registry = pint.UnitRegistry()
@@ -444,8 +553,12 @@ class Datasette:
 
     # -- connections and startup -----------------------------------------------------------
 
-    def _prepare_connection(self, conn: Any, database: str) -> None:
-        """Set up a new connection to a user database, then run `prepare_connection` hooks."""
+    def prepare_connection(self, conn: "sqlite3.Connection", database: Optional[str]) -> None:
+        """Set up a new connection to a user database, then run `prepare_connection` hooks.
+
+        Every `Database` of this instance calls it (through `database_environment`) for
+        each connection it opens; `/-/versions` uses it to report what connections see.
+        """
         conn.row_factory = sqlite3.Row
         conn.text_factory = lambda x: str(x, "utf-8", "replace")
         if self.sqlite_extensions:
@@ -470,9 +583,14 @@ class Datasette:
                 )
                 count += 1
 
+    # The 1.0a7 name, which plugins written against it may still call.
+    _prepare_connection = prepare_connection
+
     async def invoke_startup(self) -> None:
         """Run start-up once: permissions, Jinja environment hooks, `startup` hooks, catalog."""
         if self._startup_invoked:
+            # Cheap when running already; follows the server to its own event loop.
+            self.activity.ensure_background()
             return
         loop = asyncio.get_running_loop()
         with self._startup_lock:
@@ -501,14 +619,37 @@ class Datasette:
         running.set_result(None)
 
     async def _run_startup(self) -> None:
-        from .permissions import collect_permissions
-
-        self.permissions = collect_permissions(self)
+        self.permissions = permissions_engine.collect_permissions(self)
         for hook in pm.hook.prepare_jinja2_environment(env=self.jinja_env, datasette=self):
             await await_me_maybe(hook)
+        # Before the first catalog refresh, which reconciles public grants with the tables.
+        await self.public.load()
         await self.refresh_schemas()
-        for hook in pm.hook.startup(datasette=self):
-            await await_me_maybe(hook)
+        await self._run_startup_hooks()
+        # After the hooks, so plugins have registered their job resume functions.
+        await self.activity.on_startup()
+
+    async def _run_startup_hooks(self) -> None:
+        """Every plugin's `startup` hook in pluggy's order, then each result awaited.
+
+        As 1.0a7 does (all hooks called, then what they returned awaited in turn), but
+        one hook at a time, so a failure becomes a `StartupError` naming the plugin: the
+        command line shows one line instead of a traceback from someone else's package.
+        """
+        impls = [
+            impl
+            for impl in reversed(pm.hook.startup.get_hookimpls())
+            if not (impl.hookwrapper or getattr(impl, "wrapper", False))
+        ]
+        results = []
+        for impl in impls:
+            with _blaming(impl):
+                # As pluggy calls it: only the arguments the hook declares.
+                arguments = {"datasette": self}
+                results.append((impl, impl.function(*(arguments[a] for a in impl.argnames))))
+        for impl, result in results:
+            with _blaming(impl):
+                await await_me_maybe(result)
 
     def close(self) -> None:
         """Stop every write thread and the read pool; remove a temporary internal database."""
@@ -565,35 +706,12 @@ class Datasette:
     ) -> str:
         """A signed `dstok_` API token for `actor_id`, optionally expiring and restricted.
 
-        Restricted actions are stored by their abbreviation when they have one.
+        Restricted actions are stored by their abbreviation when they have one
+        (the payload is described in `tokens.py`).
         """
-
-        def abbreviate(action: str) -> str:
-            permission = self.permissions.get(action)
-            return permission.abbr if permission is not None and permission.abbr else action
-
-        token: dict = {"a": actor_id, "t": int(time.time())}
-        if expires_after:
-            token["d"] = expires_after
-        if restrict_all or restrict_database or restrict_resource:
-            restrictions: dict = {}
-            if restrict_all:
-                restrictions["a"] = [abbreviate(a) for a in restrict_all]
-            if restrict_database:
-                restrictions["d"] = {
-                    database: [abbreviate(a) for a in actions]
-                    for database, actions in restrict_database.items()
-                }
-            if restrict_resource:
-                restrictions["r"] = {
-                    database: {
-                        resource: [abbreviate(a) for a in actions]
-                        for resource, actions in resources.items()
-                    }
-                    for database, resources in restrict_resource.items()
-                }
-            token["_r"] = restrictions
-        return "dstok_" + self.sign(token, namespace="token")
+        restrictions = {"a": restrict_all, "d": restrict_database, "r": restrict_resource}
+        payload = token_payload(self.permissions, actor_id, expires_after, restrictions)
+        return PREFIX + self.sign(payload, namespace="token")
 
     async def actors_from_ids(self, actor_ids: Iterable) -> dict:
         """Actor dicts for ids from the `actors_from_ids` hook, else `{id: {"id": id}}`."""
@@ -628,10 +746,10 @@ class Datasette:
         if not values:
             return {}
         placeholders = ", ".join("?" for _ in values)
-        sql = "select [{other_column}], [{label_column}] from [{other_table}] where [{other_column}] in ({placeholders})".format(
-            other_column=fk["other_column"].replace("]", "]]"),
-            label_column=label_column.replace("]", "]]"),
-            other_table=fk["other_table"].replace("]", "]]"),
+        sql = "select {other_column}, {label_column} from {other_table} where {other_column} in ({placeholders})".format(
+            other_column=escape_sqlite(fk["other_column"]),
+            label_column=escape_sqlite(label_column),
+            other_table=escape_sqlite(fk["other_table"]),
             placeholders=placeholders,
         )
         try:
@@ -656,36 +774,41 @@ class Datasette:
     def urls(self) -> Urls:
         return Urls(self)
 
-    def absolute_url(self, request: Any, path: str) -> str:
+    def absolute_url(self, request: Request, path: str) -> str:
         """`path` made absolute against the request, https under `force_https_urls`."""
-        import urllib.parse
-
         url = urllib.parse.urljoin(request.url, path)
         if url.startswith("http://") and self.setting("force_https_urls"):
             url = "https://" + url[len("http://") :]
         return url
 
-    def _routes(self) -> list:
-        from .routes import build_routes
-
+    def routes(self) -> list:
+        """The route table: `(compiled regex, view)` pairs, plugin routes first."""
+        # routes.py imports every view; it is imported at the end of this module.
         return build_routes(self)
 
-    def app(self) -> Any:
-        """The ASGI application, plugin `asgi_wrapper` hooks outermost."""
-        from .router import build_app
+    _routes = routes  # the 1.0a7 name
 
-        return build_app(self)
+    def app(self) -> Any:
+        """The ASGI application, plugin `asgi_wrapper` hooks inside response compression."""
+        # router.py imports routes.py and so the views: build_app is imported at the end of
+        # this module. Compression is needed only here, where the stack is built.
+        from .utils.compression import GzipMiddleware, enabled
+
+        # The column statistics indexer starts after the server's lifespan start-up.
+        app = StartWithServer(build_app(self), self)
+        # Outermost, so plugin wrappers still see (and may rewrite) uncompressed bodies.
+        return GzipMiddleware(app) if enabled(self.setting("gzip_responses")) else app
 
     # -- resolving URL parts ---------------------------------------------------------------
 
-    async def resolve_database(self, request: Any) -> Database:
+    async def resolve_database(self, request: Request) -> Database:
         database_route = tilde_decode(request.url_vars["database"])
         try:
             return self.get_database(route=database_route)
         except KeyError:
             raise DatabaseNotFound(f"Database not found: {database_route}", database_route)
 
-    async def resolve_table(self, request: Any) -> ResolvedTable:
+    async def resolve_table(self, request: Request) -> ResolvedTable:
         db = await self.resolve_database(request)
         table_name = tilde_decode(request.url_vars["table"])
         is_view = False
@@ -695,7 +818,7 @@ class Datasette:
                 raise TableNotFound(f"Table not found: {table_name}", db.name, table_name)
         return ResolvedTable(db, table_name, is_view)
 
-    async def resolve_row(self, request: Any) -> ResolvedRow:
+    async def resolve_row(self, request: Request) -> ResolvedRow:
         db, table_name, _ = await self.resolve_table(request)
         pk_values = urlsafe_components(request.url_vars["pks"])
         sql, params, pks = await row_sql_params_pks(db, table_name, pk_values)
@@ -708,83 +831,116 @@ class Datasette:
             raise RowNotFound(f"Row not found: {pk_values}", db.name, table_name, pk_values)
         return ResolvedRow(db, table_name, sql, params, pks, pk_values, row)
 
+    # -- state that the router, views and plugins read -----------------------------------
+
+    @property
+    def startup_invoked(self) -> bool:
+        """Whether `invoke_startup()` has finished."""
+        return self._startup_invoked
+
+    @property
+    def permission_checks(self) -> deque:
+        """The last 200 permission checks, oldest first, for `/-/permissions`."""
+        return self._permission_checks
+
+    @property
+    def root_token(self) -> Optional[str]:
+        """The one-use token `serve --root` prints; None once it has been used."""
+        return self._root_token
+
+    def expire_root_token(self) -> None:
+        """Use up the root token: `/-/auth-token` accepts it once."""
+        self._root_token = None
+
+    @property
+    def secret(self) -> str:
+        """The signing secret, for middleware that signs or checks values (CSRF tokens)."""
+        return self._secret
+
     # -- data for the /-/ pages ------------------------------------------------------------
 
-    def _versions(self) -> dict:
-        from .utils.versions import versions_info
-
+    def versions_info(self) -> dict:
+        """The `/-/versions` document: Python, this package, uvicorn and SQLite."""
         return versions_info(self)
 
-    def _threads(self) -> dict:
-        if self.setting("num_sql_threads") == 0:
-            return {"num_threads": 0, "threads": []}
-        threads = list(threading.enumerate())
-        info: dict = {
-            "num_threads": len(threads),
-            "threads": [
-                {"name": t.name, "ident": t.ident, "daemon": t.daemon} for t in threads
-            ],
-        }
-        try:
-            tasks = asyncio.all_tasks()
-        except RuntimeError:
-            tasks = set()
-        info["num_tasks"] = len(tasks)
-        info["tasks"] = [str(t) for t in tasks]
-        return info
+    def threads_info(self) -> dict:
+        """The `/-/threads` document: threads and event-loop tasks (none without threads)."""
+        return introspection.threads_info(self)
 
-    def _actor(self, request: Any) -> dict:
+    def actor_info(self, request: Request) -> dict:
+        """The `/-/actor` document: who the request is from."""
         return {"actor": request.actor}
 
-    def _connected_databases(self) -> list:
-        return [
-            {
-                "name": d.name,
-                "route": d.route,
-                "path": d.path,
-                "size": d.size,
-                "is_mutable": d.is_mutable,
-                "is_memory": d.is_memory,
-                "hash": d.hash,
-            }
-            for name, d in self.databases.items()
-        ]
+    def connected_databases_info(self) -> list:
+        """The `/-/databases` document: each attached database's name, route, file and kind."""
+        return introspection.connected_databases_info(self)
 
-    def _plugins(self, request: Any = None, all: bool = False) -> list:
-        from .plugins import get_plugins
+    def plugins_info(self, request: Optional[Request] = None, all: bool = False) -> list:
+        """The `/-/plugins` document; default plugins only with `?all=1` (or `all=True`)."""
+        return introspection.plugins_info(request, all=all)
 
-        ps = list(get_plugins())
-        should_show_all = False
-        if request is not None:
-            should_show_all = bool(request.args.get("all"))
-        else:
-            should_show_all = all
-        if not should_show_all:
-            ps = [p for p in ps if p["name"] not in _default_plugin_names()]
-        return sorted(
-            (
-                {
-                    "name": p["name"],
-                    "static": p["static_path"] is not None,
-                    "templates": p["templates_path"] is not None,
-                    "version": p.get("version"),
-                    "hooks": list(sorted(set(p["hooks"]))),
-                }
-                for p in ps
-            ),
-            key=lambda p: p["name"],
+    # The 1.0a7 names of the methods above, used by routes and plugins written against it.
+    _versions = versions_info
+    _threads = threads_info
+    _actor = actor_info
+    _connected_databases = connected_databases_info
+    _plugins = plugins_info
+
+    # -- activity: the audit log and the job ledger (internal/activity) ------------------
+
+    @property
+    def activity(self) -> Any:
+        """The audit log, job ledger and their retention task, made on first use."""
+        activity = self.__dict__.get("_activity")
+        if activity is None:
+            activity = Activity(self._internal_database, self.setting, self)
+            self.__dict__["_activity"] = activity
+        return activity
+
+    @property
+    def jobs(self) -> Any:
+        """The job ledger: `job = await datasette.jobs.start(kind, title, ...)`."""
+        return self.activity.jobs
+
+    async def audit(
+        self,
+        action: str,
+        actor: Optional[dict] = None,
+        database: Optional[str] = None,
+        resource: Optional[str] = None,
+        detail: Any = None,
+    ) -> None:
+        """Append one row to the audit log (UTC time, actor, action, target, JSON detail).
+
+        Raises `TypeError` at once for a `detail` JSON cannot hold; a failure to write is
+        logged on the `datasette.activity` logger and never fails the caller. Rows are
+        written in batches: `await datasette.activity.audit.flush()` waits for them.
+        """
+        await self.activity.audit.record(
+            action, actor=actor, database=database, resource=resource, detail=detail
         )
 
 
-def _default_plugin_names() -> set:
-    from .plugins import DEFAULT_PLUGINS
+@contextlib.contextmanager
+def _blaming(impl: Any) -> Iterator[None]:
+    """Turn an exception from a plugin's hook into a `StartupError` naming the plugin."""
+    try:
+        yield
+    except Exception as e:
+        name = _plugin_display_name(impl.plugin, impl.plugin_name)
+        message = str(e) or type(e).__name__
+        raise StartupError(f"Plugin {name} failed in its startup hook: {message}") from e
 
-    return set(DEFAULT_PLUGINS)
+
+def _plugin_display_name(plugin: Any, registered_name: str) -> str:
+    """The name `/-/plugins` shows for a plugin: its distribution's, else its module's."""
+    for candidate, dist in pm.list_plugin_distinfo():
+        if candidate is plugin:
+            return getattr(dist, "name", None) or dist.metadata["Name"]
+    return getattr(plugin, "__name__", None) or registered_name
 
 
 def _first_config_file(config_dir: Path, stem: str) -> Optional[dict]:
-    from .utils import parse_metadata
-
     for suffix in (".json", ".yaml", ".yml"):
         path = config_dir / f"{stem}{suffix}"
         if path.exists():
@@ -796,9 +952,11 @@ def _utc_now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat()
 
 
-# Names Datasette 1.0a7 exposed on this module, which plugins and tests import from here.
-from .routes import permanent_redirect, wrap_view  # noqa: E402,F401
-from .router import DatasetteRouter  # noqa: E402,F401
+# The route table and the router import every view, and some views reach back here for
+# names defined above, so they are imported last. Names Datasette 1.0a7 exposed on this
+# module, which plugins and tests import from here, follow.
+from .routes import build_routes, permanent_redirect, wrap_view  # noqa: E402,F401
+from .router import DatasetteRouter, build_app  # noqa: E402,F401
 from .client import DatasetteClient  # noqa: E402,F401,F811
 from .exceptions import NotFound as _NotFound  # noqa: E402
 from .views.auth import AuthTokenView, CreateTokenView, LogoutView  # noqa: E402,F401

@@ -1,17 +1,47 @@
 """Default plugin: the `.blob` output format, serving one binary cell as a download."""
 
+from __future__ import annotations
+
 import hashlib
+from typing import TYPE_CHECKING, Optional
 
 from .exceptions import BadRequest
 from .hookspecs import hookimpl
+from .utils import to_css_class
 from .utils.asgi import Response
+
+if TYPE_CHECKING:
+    from .app import Datasette
+    from .utils.asgi import Request
 
 _EXPIRED = "Link has expired - the requested binary content has changed or could not be found."
 
 
-async def render_blob(datasette, database, rows, columns, request, table, view_name):
-    from .views.csv import blob_filename
+def blob_filename(
+    table: Optional[str], row_path: Optional[str], column: str, hash: Optional[str]
+) -> str:
+    """`<table css>-<row path>-<column css>-<hash6>.blob`, leaving out parts not given."""
+    parts = []
+    if table:
+        parts.append(to_css_class(table))
+    if row_path:
+        parts.append(row_path)
+    parts.append(to_css_class(column))
+    if hash:
+        parts.append(hash[:6])
+    return "-".join(parts) + ".blob"
 
+
+async def render_blob(
+    datasette: Datasette,
+    database: str,
+    rows: list,
+    columns: list,
+    request: Request,
+    table: Optional[str],
+    view_name: str,
+) -> Response:
+    """The bytes of one cell of `rows` (the one whose hash matches, if given) as a download."""
     column = request.args.get("_blob_column")
     if not column:
         raise BadRequest("?_blob_column= is required")

@@ -16,9 +16,12 @@ import secrets
 import string
 import urllib.parse
 from http.cookies import SimpleCookie
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadData, URLSafeSerializer
+
+if TYPE_CHECKING:
+    from .utils.asgi import ASGIApp, Receive, Scope, Send
 
 COOKIE_NAME = "ds_csrftoken"
 FORM_FIELD = "csrftoken"
@@ -30,7 +33,7 @@ _ALPHABET = string.ascii_letters + string.digits
 class CsrfMiddleware:
     """ASGI middleware enforcing the rules above around the router."""
 
-    def __init__(self, app: Any, secret: str, skip_if_scope: Callable[[dict], bool]):
+    def __init__(self, app: "ASGIApp", secret: str, skip_if_scope: Callable[[dict], bool]):
         self.app = app
         self.serializer = URLSafeSerializer(secret, "csrftoken")
         self.skip_if_scope = skip_if_scope
@@ -40,86 +43,96 @@ class CsrfMiddleware:
             return False
         try:
             self.serializer.loads(token)
-        except BadSignature:
+        except BadData:  # a bad signature, or (BadPayload) a signed payload that is not JSON
             return False
         return True
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: "Scope", receive: "Receive", send: "Send") -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        cookies = _cookies(headers.get(b"cookie", b"").decode("latin-1"))
-        cookie_token = cookies.get(COOKIE_NAME)
-        has_valid_cookie = self._valid(cookie_token)
-        # A fresh token is only made when a page asks for one (most requests never do).
-        used: dict = {"called": False, "token": cookie_token if has_valid_cookie else None}
+        cookie_token = _cookies(headers.get(b"cookie", b"").decode("latin-1")).get(COOKIE_NAME)
+        if not self._valid(cookie_token):
+            cookie_token = None
+        token = _RequestToken(self.serializer, cookie_token)
+        scope = dict(scope, csrftoken=token.csrftoken)
+        send_with_cookie = token.wrap_send(send)
+        if self._exempt(scope, headers, cookie_token):
+            await self.app(scope, receive, send_with_cookie)
+            return
+        body = await _read_body(receive)
+        problem = _body_problem(headers, body, cookie_token)
+        if problem:
+            await _forbidden(send, problem)
+        else:
+            await self.app(scope, _replay(body), send_with_cookie)
 
-        def csrftoken() -> str:
-            used["called"] = True
-            if used["token"] is None:
-                used["token"] = self.serializer.dumps(
-                    "".join(secrets.choice(_ALPHABET) for _ in range(16))
-                )
-            return used["token"]
+    def _exempt(self, scope: "Scope", headers: dict, cookie_token: Optional[str]) -> bool:
+        """Whether the request passes without looking at its body (the first four rules)."""
+        return (
+            scope["method"] in SAFE_METHODS
+            or _matches(headers.get(HEADER, b"").decode("latin-1"), cookie_token)
+            or b"cookie" not in headers
+            or self.skip_if_scope(scope)
+            or headers.get(b"authorization", b"").startswith(b"Bearer ")
+        )
 
-        scope = dict(scope, csrftoken=csrftoken)
 
+class _RequestToken:
+    """One request's token: the valid cookie's, or a fresh one made when a page asks.
+
+    Most requests never ask, so most never make one. When a page did ask, the response
+    varies by cookie and, if the request had no valid cookie, sets one.
+    """
+
+    def __init__(self, serializer: URLSafeSerializer, cookie_token: Optional[str]):
+        self.serializer = serializer
+        self.had_cookie = cookie_token is not None
+        self.token = cookie_token
+        self.called = False
+
+    def csrftoken(self) -> str:
+        self.called = True
+        if self.token is None:
+            self.token = self.serializer.dumps(
+                "".join(secrets.choice(_ALPHABET) for _ in range(16))
+            )
+        return self.token
+
+    def wrap_send(self, send: "Send") -> "Send":
         async def wrapped_send(message: dict) -> None:
-            if message["type"] == "http.response.start" and used["called"]:
+            if message["type"] == "http.response.start" and self.called:
                 response_headers = list(message.get("headers") or [])
                 response_headers.append((b"vary", b"Cookie"))
-                if not has_valid_cookie:
-                    response_headers.append(
-                        (
-                            b"set-cookie",
-                            f"{COOKIE_NAME}={used['token']}; Path=/".encode("latin-1"),
-                        )
-                    )
+                if not self.had_cookie:
+                    cookie = f"{COOKIE_NAME}={self.token}; Path=/"
+                    response_headers.append((b"set-cookie", cookie.encode("latin-1")))
                 message = dict(message, headers=response_headers)
             await send(message)
 
-        if scope["method"] in SAFE_METHODS:
-            await self.app(scope, receive, wrapped_send)
-            return
-        if has_valid_cookie and _matches(headers.get(HEADER, b"").decode("latin-1"), cookie_token):
-            await self.app(scope, receive, wrapped_send)
-            return
-        if b"cookie" not in headers:
-            await self.app(scope, receive, wrapped_send)
-            return
-        if self.skip_if_scope(scope):
-            await self.app(scope, receive, wrapped_send)
-            return
-        if headers.get(b"authorization", b"").startswith(b"Bearer "):
-            await self.app(scope, receive, wrapped_send)
-            return
-        content_type = headers.get(b"content-type", b"").decode("latin-1")
-        media_type = content_type.split(";")[0].strip().lower()
-        body = await _read_body(receive)
-        replay = _replay(body)
-        if media_type == "application/x-www-form-urlencoded":
-            submitted = urllib.parse.parse_qs(body.decode("latin-1")).get(FORM_FIELD, [""])[0]
-            if has_valid_cookie and _matches(submitted, cookie_token):
-                await self.app(scope, replay, wrapped_send)
-                return
-            await _forbidden(send, "form-urlencoded POST field did not match cookie")
-            return
-        if media_type == "multipart/form-data":
-            outcome = _multipart_token(content_type, body)
-            if outcome == "file-first":
-                await _forbidden(
-                    send,
-                    "File encountered before csrftoken - make sure csrftoken is first "
-                    "in the HTML",
-                )
-                return
-            if has_valid_cookie and _matches(outcome, cookie_token):
-                await self.app(scope, replay, wrapped_send)
-                return
-            await _forbidden(send, "multipart/form-data POST field did not match cookie")
-            return
-        await _forbidden(send, "Unknown content-type")
+        return wrapped_send
+
+
+def _body_problem(headers: dict, body: bytes, cookie_token: Optional[str]) -> Optional[str]:
+    """Why a form body fails the check (the message for the 403), or None if it passes."""
+    content_type = headers.get(b"content-type", b"").decode("latin-1")
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type == "application/x-www-form-urlencoded":
+        submitted = urllib.parse.parse_qs(body.decode("latin-1")).get(FORM_FIELD, [""])[0]
+        if _matches(submitted, cookie_token):
+            return None
+        return "form-urlencoded POST field did not match cookie"
+    if media_type == "multipart/form-data":
+        outcome = _multipart_token(content_type, body)
+        if outcome == "file-first":
+            return (
+                "File encountered before csrftoken - make sure csrftoken is first in the HTML"
+            )
+        if _matches(outcome, cookie_token):
+            return None
+        return "multipart/form-data POST field did not match cookie"
+    return "Unknown content-type"
 
 
 def _matches(submitted: Optional[str], expected: Optional[str]) -> bool:
@@ -137,7 +150,7 @@ def _cookies(header: str) -> dict:
     return {key: morsel.value for key, morsel in cookie.items()}
 
 
-async def _read_body(receive: Any) -> bytes:
+async def _read_body(receive: "Receive") -> bytes:
     body = b""
     more = True
     while more:
@@ -189,7 +202,7 @@ def _multipart_token(content_type: str, body: bytes) -> Optional[str]:
     return None
 
 
-async def _forbidden(send: Any, message: str) -> None:
+async def _forbidden(send: "Send", message: str) -> None:
     await send(
         {
             "type": "http.response.start",

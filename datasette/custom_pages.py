@@ -10,12 +10,16 @@ or give up with a 404, through the functions `custom_status`, `custom_header`,
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from jinja2 import TemplateNotFound
 
 from .exceptions import NotFound
 from .utils.asgi import Response
+
+if TYPE_CHECKING:
+    from .app import Datasette
+    from .utils.asgi import Request
 
 _PLACEHOLDER = re.compile(r"(\{[a-zA-Z_][a-zA-Z0-9_]*\})")
 
@@ -31,7 +35,7 @@ def _pattern(template_path: str) -> "re.Pattern[str]":
     return re.compile("".join(parts))
 
 
-def find_page(datasette: Any, path: str) -> Optional[tuple]:
+def find_page(datasette: Datasette, path: str) -> Optional[tuple]:
     """`(template name, captured variables)` for a path, or None."""
     env = datasette.jinja_env
     exact = "pages" + path.rstrip("/") + ".html"
@@ -78,7 +82,7 @@ class _PageControls:
         return ""
 
 
-async def render_page(datasette: Any, request: Any, path: str) -> Optional[Response]:
+async def render_page(datasette: Datasette, request: Request, path: str) -> Optional[Response]:
     """The custom page for `path`, or None when no template matches.
 
     Raises `NotFound` when the template called `raise_404()`.

@@ -11,20 +11,40 @@ import asyncio
 import contextvars
 import copy
 import hashlib
-import os
 import sys
 import threading
 import uuid
+import weakref
 from collections import namedtuple
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
-from .exceptions import MultipleValues, QueryInterrupted
+from .inline_reads import BUDGET_MS, InlineReads, TooSlowInline, budget_limit, inline_budget, is_busy
+from .exceptions import (
+    MultipleValues,
+    QueryInterrupted,
+    SQLDataError,
+    SQLDatabaseError,
+    SQLIntegrityError,
+    SQLOperationalError,
+    SQLProgrammingError,
+)
 from .tracer import trace
 from .utils import schema as schema_utils
-from .utils.sqlite import sqlite3
+from .utils.sqlite import (
+    refuse_unsafe_functions,
+    refused_function_message,
+    sqlite3,
+    sqlite_file_uri,
+)
+from .utils.text import escape_sqlite
 from .utils.timelimit import sqlite_timelimit
 from .writer import WriteTask, WriteThread
+
+if TYPE_CHECKING:  # only for annotations: app.py imports this module
+    from .app import Datasette
 
 __all__ = [
     "Database",
@@ -32,6 +52,7 @@ __all__ = [
     "QueryInterrupted",
     "MultipleValues",
     "AttachedDatabase",
+    "DatabaseEnvironment",
     "WriteTask",
     "connections",
 ]
@@ -43,6 +64,24 @@ AttachedDatabase = namedtuple("AttachedDatabase", ("seq", "name", "file"))
 schema_checked: "contextvars.ContextVar[Optional[set]]" = contextvars.ContextVar(
     "datasette_schema_checked", default=None
 )
+
+
+def _call_noting_refusals(fn: Callable[[Any], Any], conn: Any) -> Any:
+    """`fn(conn)`, turning the authorizer's refusal of an unsafe function into its message.
+
+    Asked on the thread that ran the SQL: the authorizer notes refusals there.
+    """
+    try:
+        return fn(conn)
+    except sqlite3.Error as e:
+        refused = refused_function_message(e)
+        if refused is not None:
+            raise SQLDatabaseError(refused) from e
+        raise
+    except (OverflowError, UnicodeEncodeError) as e:
+        # A parameter SQLite cannot bind (an integer past 64 bits, a lone surrogate) is
+        # bad data from the caller, typed like SQLite's own refusals (a 400, not a 500).
+        raise SQLDataError(str(e)) from e
 
 
 def _fetch_fast_text(conn: Any, fetch: Callable[[Any], Any]) -> Any:
@@ -67,10 +106,6 @@ def _fetch_fast_text(conn: Any, fetch: Callable[[Any], Any]) -> Any:
     return fetch(conn)
 
 
-def _schema_version(conn: Any) -> int:
-    return conn.execute("PRAGMA schema_version").fetchone()[0]
-
-
 def _table_names(conn: Any) -> list:
     return [r[0] for r in conn.execute("select name from sqlite_master where type='table'")]
 
@@ -83,21 +118,78 @@ def _view_names(conn: Any) -> list:
 # removed and re-added under the same name never reuses a stale connection).
 connections = threading.local()
 
-# Tables that SQLite or SpatiaLite create and that users rarely want listed.
-_SPATIALITE_TABLES = (
-    "ElementaryGeometries",
-    "SpatialIndex",
-    "geometry_columns",
-    "spatial_ref_sys",
-    "spatialite_history",
-    "sql_statements_log",
-    "sqlite_sequence",
-    "views_geometry_columns",
-    "virts_geometry_columns",
-    "data_licenses",
-    "KNN",
-    "KNN2",
-)
+@dataclass
+class DatabaseEnvironment:
+    """What a `Database` needs from the instance serving it, handed over in one piece.
+
+    `Datasette` builds one (`Datasette.database_environment`) and all its databases share
+    it; `environment_of()` derives one for any other object passed as `ds`.
+
+    :param executor: the read thread pool; None runs everything inline on the event loop
+    :param time_limit_ms: the SQL time limit for reads (None or 0: no limit)
+    :param page_size: rows per page when a caller gives none
+    :param max_returned_rows: the cap applied by `execute(..., truncate=True)`
+    :param nolock: open mutable files with `nolock=1` (for read-only media)
+    :param inspect_data: `datasette inspect` output: hashes, sizes and counts by file stem
+    :param prepare_connection: `(conn, database_name)` set-up for new user connections
+    :param metadata: `metadata(database=..., fallback=...)` for hidden tables and labels
+    :param inline_read_budget_ms: how long a read may first run on the event loop before it
+        moves to a read thread (`inline_reads.py`); 0 sends every read to the threads
+    """
+
+    executor: Optional[Executor] = None
+    time_limit_ms: Optional[float] = None
+    page_size: Optional[int] = None
+    max_returned_rows: Optional[int] = None
+    nolock: bool = False
+    inspect_data: Optional[dict] = None
+    prepare_connection: Optional[Callable[[Any, Optional[str]], None]] = None
+    metadata: Optional[Callable[..., Any]] = None
+    inline_read_budget_ms: float = BUDGET_MS
+
+
+def environment_of(ds: Any) -> DatabaseEnvironment:
+    """The environment of databases built with `Database(ds, ...)`.
+
+    A `Datasette` hands over its shared one; for anything else (a stand-in object) one is
+    read off the same-named attributes, so the two stay interchangeable.
+    """
+    env = getattr(ds, "database_environment", None)
+    if isinstance(env, DatabaseEnvironment):
+        return env
+    return DatabaseEnvironment(
+        executor=getattr(ds, "executor", None),
+        time_limit_ms=getattr(ds, "sql_time_limit_ms", None),
+        page_size=getattr(ds, "page_size", None),
+        max_returned_rows=getattr(ds, "max_returned_rows", None),
+        nolock=bool(getattr(ds, "nolock", False)),
+        inspect_data=getattr(ds, "inspect_data", None),
+        prepare_connection=getattr(ds, "prepare_connection", None),
+        metadata=getattr(ds, "metadata", None),
+    )
+
+
+# The exact sqlite3 classes translated at the boundary; others (subclasses a plugin made,
+# InterfaceError, Warning) pass through unchanged so no `except` clause stops matching.
+_TRANSLATED = {
+    sqlite3.OperationalError: SQLOperationalError,
+    sqlite3.IntegrityError: SQLIntegrityError,
+    sqlite3.ProgrammingError: SQLProgrammingError,
+    sqlite3.DataError: SQLDataError,
+    sqlite3.DatabaseError: SQLDatabaseError,
+}
+
+
+def translate_sqlite_error(e: BaseException) -> BaseException:
+    """The typed `SQLError` for a sqlite3 error (same args and codes), else `e` itself."""
+    typed = _TRANSLATED.get(type(e))
+    if typed is None:
+        return e
+    translated = typed(*e.args)
+    for attribute in ("sqlite_errorcode", "sqlite_errorname"):
+        if hasattr(e, attribute):
+            setattr(translated, attribute, getattr(e, attribute))
+    return translated
 
 
 class Results:
@@ -133,24 +225,33 @@ class Results:
 class Database:
     """A database attached to a `Datasette` instance.
 
+    It reads nothing from `ds` after construction: its limits, read pool and connection
+    set-up come from a `DatabaseEnvironment` (see `environment_of`). Errors from SQLite
+    leave `execute*` as the typed `SQLError` subclasses of `datasette.exceptions`.
+
     :param ds: the `Datasette` instance
     :param path: the database file (None for memory databases)
     :param is_mutable: False opens the file with `immutable=1` and hashes it
     :param is_memory: an anonymous in-memory database (each connection is its own)
     :param memory_name: a named in-memory database shared by every connection in the process
     :param mode: SQLite URI `mode` used for every connection (e.g. `rwc`)
+    :param connection_setup: `(conn, write)` set-up replacing the instance's (the
+        internal database's store passes one that skips `prepare_connection` hooks)
     """
 
     def __init__(
         self,
-        ds: Any,
+        ds: "Datasette",
         path: Optional[str] = None,
         is_mutable: bool = True,
         is_memory: bool = False,
         memory_name: Optional[str] = None,
         mode: Optional[str] = None,
+        *,
+        connection_setup: Optional[Callable[[Any, bool], None]] = None,
     ):
         self.ds = ds
+        self.environment = environment_of(ds)
         self.path = path
         self.is_mutable = is_mutable
         self.is_memory = bool(is_memory or memory_name)
@@ -169,18 +270,23 @@ class Database:
         # Used when num_sql_threads is 0: everything runs inline on the event loop.
         self._inline_read_connection: Any = None
         self._inline_write_connection: Any = None
+        # Short reads run on the event loop first (inline_reads.py), with threads; not for
+        # a subclass that changes how reads run (a follower opens a connection per read).
+        self._inline_reads = InlineReads(self.connect)
+        self._inline_first = (
+            type(self).execute_fn is Database.execute_fn
+            and type(self)._read_connection is Database._read_connection
+        )
         self._schema_cache: dict = {}
         self._schema_cache_version: Optional[int] = None
         self._probe_connection: Any = None
         self._probe_lock = threading.Lock()
-        # Set by the internal-database store: its connections skip prepare_connection
+        # Set by the internal-database store, whose connections skip prepare_connection
         # hooks and get WAL + durable commits.
         self.is_internal = False
-        self._connection_setup: Optional[Callable[[Any, bool], None]] = None
-        inspect_data = getattr(ds, "inspect_data", None) or {}
+        self.connection_setup = connection_setup
         if not is_mutable and path is not None:
-            stem = Path(path).stem
-            info = inspect_data.get(stem) or {}
+            info = (self.environment.inspect_data or {}).get(Path(path).stem) or {}
             self.cached_hash = info.get("hash")
             self.cached_size = info.get("size")
             tables = info.get("tables")
@@ -273,19 +379,8 @@ class Database:
             self._prepare(conn, write)
             return conn
         assert not (write and not self.is_mutable), "Cannot write to immutable database"
-        path = Path(self.path).as_posix()
-        if self.mode is not None:
-            qs = f"?mode={self.mode}"
-        elif write:
-            qs = ""
-        elif not self.is_mutable:
-            qs = "?immutable=1"
-        else:
-            qs = "?mode=ro"
-            if getattr(self.ds, "nolock", False):
-                qs += "&nolock=1"
         conn = sqlite3.connect(
-            _file_uri(path) + qs,
+            self._file_uri(write, nolock=self.environment.nolock),
             uri=True,
             check_same_thread=False,
             # Another process may hold the write lock briefly; wait rather than fail.
@@ -296,11 +391,37 @@ class Database:
         self._prepare(conn, write)
         return conn
 
-    def _prepare(self, conn: Any, write: bool) -> None:
-        if self._connection_setup is not None:
-            self._connection_setup(conn, write)
+    def _file_uri(self, write: bool, nolock: bool = False) -> str:
+        """The URI of a file connection: `mode` if given, else what mutability allows."""
+        if self.mode is not None:
+            qs = f"?mode={self.mode}"
+        elif write:
+            qs = ""
+        elif not self.is_mutable:
+            qs = "?immutable=1"
         else:
-            self.ds._prepare_connection(conn, self.name)
+            qs = "?mode=ro&nolock=1" if nolock else "?mode=ro"
+        return sqlite_file_uri(self.path) + qs
+
+    def _prepare(self, conn: Any, write: bool) -> None:
+        if self.connection_setup is not None:
+            self.connection_setup(conn, write)
+        elif self.environment.prepare_connection is not None:
+            self.environment.prepare_connection(conn, self.name)
+        if not write:
+            # Last, so a `prepare_connection` hook may still load extensions: from here
+            # on, SQL run on this read connection (user SQL included) cannot call the
+            # functions that expose pointers or files (utils/sqlite.UNSAFE_FUNCTIONS).
+            refuse_unsafe_functions(conn)
+
+    @property
+    def _connection_setup(self) -> Optional[Callable[[Any, bool], None]]:
+        # The 1.0 name of `connection_setup`, kept for code that still sets it.
+        return self.connection_setup
+
+    @_connection_setup.setter
+    def _connection_setup(self, setup: Optional[Callable[[Any, bool], None]]) -> None:
+        self.connection_setup = setup
 
     def close(self) -> None:
         """Stop the write thread and close every file connection this database opened."""
@@ -309,6 +430,7 @@ class Database:
         with self._file_connections_lock:
             conns, self._file_connections = self._file_connections, []
         self._probe_connection = None
+        self._inline_reads.close()
         for conn in conns:
             try:
                 conn.close()
@@ -326,18 +448,47 @@ class Database:
             conn = pool[self._token] = self.connect()
         return conn
 
+    @property
+    def executor(self) -> Optional[Executor]:
+        """The read thread pool (None: reads run inline on the event loop)."""
+        return self.environment.executor
+
+    def _inline_connection(self) -> Any:
+        # num_sql_threads = 0: one read connection used on the event loop's thread.
+        if self._inline_read_connection is None:
+            self._inline_read_connection = self.connect()
+        return self._inline_read_connection
+
     async def execute_fn(self, fn: Callable[[Any], Any]) -> Any:
-        """Run `fn(conn)` on a read connection and return its result."""
-        executor = getattr(self.ds, "executor", None)
-        if executor is None:
-            if self._inline_read_connection is None:
-                self._inline_read_connection = self.connect()
-            return fn(self._inline_read_connection)
+        """Run `fn(conn)` on a read connection and return its result.
 
-        def in_thread() -> Any:
-            return fn(self._read_connection())
+        :raises SQLError: for a sqlite3 error `fn` raised (also an instance of its class)
+        """
+        executor = self.environment.executor
+        try:
+            if executor is None:
+                return _call_noting_refusals(fn, self._inline_connection())
 
-        return await asyncio.get_running_loop().run_in_executor(executor, in_thread)
+            def in_thread() -> Any:
+                return _call_noting_refusals(fn, self._read_connection())
+
+            return await asyncio.get_running_loop().run_in_executor(executor, in_thread)
+        except sqlite3.Error as e:
+            translated = translate_sqlite_error(e)
+            if translated is e:
+                raise
+            raise translated from e
+
+    def _execute_inline(self, fn: Callable[[Any], Any]) -> Any:
+        """`fn(conn)` on the event loop's inline read connection; `TooSlowInline` if it
+        must go to a read thread instead (see inline_reads.py)."""
+        try:
+            return self._inline_reads.run(lambda conn: _call_noting_refusals(fn, conn))
+        except sqlite3.Error as e:
+            translated = translate_sqlite_error(e)
+            if translated is e:
+                raise
+            raise translated from e
 
     async def execute(
         self,
@@ -353,13 +504,14 @@ class Database:
         :param truncate: stop after `max_returned_rows` rows and set `truncated`
         :param custom_time_limit: milliseconds; only lowers the instance's limit
         :raises QueryInterrupted: the query ran past the time limit
+        :raises SQLError: SQLite refused the query (e.g. `SQLOperationalError`)
         """
-        ds = self.ds
-        time_limit_ms = ds.sql_time_limit_ms
+        env = self.environment
+        time_limit_ms = env.time_limit_ms
         if custom_time_limit and (not time_limit_ms or custom_time_limit < time_limit_ms):
             time_limit_ms = custom_time_limit
-        page_size = page_size or ds.page_size
-        max_returned_rows = ds.max_returned_rows
+        page_size = page_size or env.page_size
+        max_returned_rows = env.max_returned_rows
         if max_returned_rows == page_size:
             # One extra row lets a full page tell whether another page follows.
             max_returned_rows += 1
@@ -373,13 +525,20 @@ class Database:
                 return rows[:max_returned_rows], len(rows) > max_returned_rows, cursor
             return cursor.fetchall(), False, cursor
 
-        def run(conn: Any) -> Results:
-            with sqlite_timelimit(conn, time_limit_ms):
+        def run(conn: Any, limit_ms: Optional[float], inline: bool = False) -> Results:
+            # Inline, a budget that is not the real limit is checked less often.
+            limit = budget_limit if inline and not budget_is_limit else sqlite_timelimit
+            with limit(conn, limit_ms):
                 try:
                     rows, truncated, cursor = _fetch_fast_text(conn, fetch)
                 except (sqlite3.OperationalError, sqlite3.DatabaseError) as e:
                     if e.args == ("interrupted",):
+                        if inline and not budget_is_limit:
+                            self._inline_reads.remember_slow(sql)
+                            raise TooSlowInline() from e
                         raise QueryInterrupted(e, sql, params)
+                    if inline and is_busy(e):
+                        raise TooSlowInline() from e
                     if log_sql_errors:
                         sys.stderr.write(
                             f"ERROR: conn={conn!r}, sql = {sql!r}, params = {params!r}: {e}\n"
@@ -388,17 +547,34 @@ class Database:
                     raise
             return Results(rows, truncated, cursor.description)
 
+        budget, budget_is_limit = inline_budget(time_limit_ms, env.inline_read_budget_ms)
         with trace("sql", database=self.name, sql=sql.strip(), params=params):
-            return await self.execute_fn(run)
+            if (
+                env.executor is not None
+                and env.inline_read_budget_ms > 0
+                and self._inline_first
+                and self._inline_reads.worth_trying(sql)
+            ):
+                try:
+                    return self._execute_inline(lambda conn: run(conn, budget, inline=True))
+                except TooSlowInline:
+                    pass
+            return await self.execute_fn(lambda conn: run(conn, time_limit_ms))
 
     # -- writes -------------------------------------------------------------------------
 
     def _get_writer(self) -> WriteThread:
         with self._writer_lock:
             if self._writer is None:
+                # The thread holds the database weakly, so an instance nobody uses any
+                # more can be collected (releasing its internal file's lock); the
+                # thread then stops.
+                database = weakref.ref(self)
                 self._writer = WriteThread(
-                    lambda: self.connect(write=True), self.name or self.suggest_name()
+                    lambda: database().connect(write=True),  # type: ignore[union-attr]
+                    self.name or self.suggest_name(),
                 )
+                weakref.finalize(self, self._writer.stop, 0)
             return self._writer
 
     @property
@@ -409,20 +585,39 @@ class Database:
     async def execute_write_fn(self, fn: Callable[[Any], Any], block: bool = True) -> Any:
         """Run `fn(conn)` on the write thread; `fn` commits its own work.
 
-        Returns its result, re-raising its exception. With `block=False` returns a
-        `uuid.UUID` at once; a failure is logged on the `datasette.writer` logger.
+        Returns its result, re-raising its exception (a sqlite3 error as the matching
+        `SQLError`). With `block=False` returns a `uuid.UUID` at once; a failure is
+        logged on the `datasette.writer` logger.
         """
-        self._forget_schema()
+        # The schema cache survives a write that left the schema version as it was (an
+        # insert), read on the write connection right after; anything else empties it.
+        known = self._schema_cache_version
+        after: list = []
+
+        def run(conn: Any) -> Any:
+            result = fn(conn)
+            if known is not None:
+                after.append(schema_utils.schema_version(conn))
+            return result
+
+        if not block:
+            self._forget_schema()
         try:
-            if getattr(self.ds, "executor", None) is None:
+            if self.environment.executor is None:
                 # num_sql_threads = 0: no threads at all, so run inline and ignore block.
                 if self._inline_write_connection is None:
                     self._inline_write_connection = self.connect(write=True)
-                return fn(self._inline_write_connection)
-            return await self._get_writer().submit(fn, block=block)
+                return run(self._inline_write_connection)
+            return await self._get_writer().submit(run if block else fn, block=block)
+        except sqlite3.Error as e:
+            translated = translate_sqlite_error(e)
+            if translated is e:
+                raise
+            raise translated from e
         finally:
-            # The write may have changed the schema: look again next time.
-            self._forget_schema()
+            if not (after and after[0] == known == self._schema_cache_version):
+                # The write may have changed the schema: look again next time.
+                self._forget_schema()
 
     async def execute_write(self, sql: str, params: Any = None, block: bool = True) -> Any:
         """Run one write statement in a transaction; returns the cursor."""
@@ -478,7 +673,7 @@ class Database:
             try:
                 table_count = (
                     await self.execute(
-                        f"select count(*) from [{table}]", custom_time_limit=limit
+                        f"select count(*) from {escape_sqlite(table)}", custom_time_limit=limit
                     )
                 ).rows[0][0]
                 counts[table] = table_count
@@ -562,37 +757,8 @@ class Database:
                 "select name, sql from sqlite_master where type = 'table'"
             )
         ).rows
-        all_tables = [row[0] for row in rows]
-        hidden = [
-            row[0]
-            for row in rows
-            if schema_utils.is_virtual_table_sql(row[1])
-            and "using fts" in (row[1] or "").lower()
-        ]
-        hidden += [
-            name
-            for name in all_tables
-            if name in ("sqlite_stat1", "sqlite_stat2", "sqlite_stat3", "sqlite_stat4")
-        ]
-        if "geometry_columns" in all_tables:
-            hidden += [name for name in all_tables if name in _SPATIALITE_TABLES]
-            hidden += [name for name in all_tables if name.startswith("idx_")]
         tables_metadata = self._database_metadata().get("tables") or {}
-        hidden += [
-            name
-            for name in all_tables
-            if (tables_metadata.get(name) or {}).get("hidden")
-        ]
-        # Shadow tables (books_fts_data, ...) start with the name of a hidden table.
-        prefixes = tuple(hidden)
-        if prefixes:
-            hidden += [
-                name
-                for name in all_tables
-                if name not in hidden and name.startswith(prefixes)
-            ]
-        seen: set = set()
-        return [name for name in hidden if not (name in seen or seen.add(name))]
+        return schema_utils.hidden_tables(rows, tables_metadata)
 
     async def get_all_foreign_keys(self) -> dict:
         return copy.deepcopy(
@@ -628,19 +794,15 @@ class Database:
             try:
                 if self._probe_connection is None:
                     self._probe_connection = self._open_probe_connection()
-                return _schema_version(self._probe_connection)
+                return schema_utils.schema_version(self._probe_connection)
             except sqlite3.Error:
                 return None
 
     def _open_probe_connection(self) -> Any:
         if self.memory_name:
             uri = f"file:{self.memory_name}?mode=memory&cache=shared"
-        elif self.mode is not None:
-            uri = _file_uri(Path(self.path).as_posix()) + f"?mode={self.mode}"
-        elif not self.is_mutable:
-            uri = _file_uri(Path(self.path).as_posix()) + "?immutable=1"
         else:
-            uri = _file_uri(Path(self.path).as_posix()) + "?mode=ro"
+            uri = self._file_uri(write=False)
         conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=0)
         with self._file_connections_lock:
             self._file_connections.append(conn)
@@ -648,11 +810,24 @@ class Database:
 
     def current_schema_version(self) -> int:
         """`PRAGMA schema_version`, read on this thread's read connection (blocking)."""
-        if getattr(self.ds, "executor", None) is None:
-            if self._inline_read_connection is None:
-                self._inline_read_connection = self.connect()
-            return _schema_version(self._inline_read_connection)
-        return _schema_version(self._read_connection())
+        if self.environment.executor is None:
+            return schema_utils.schema_version(self._inline_connection())
+        return schema_utils.schema_version(self._read_connection())
+
+    @property
+    def token(self) -> str:
+        """A unique id of this object: a database re-added under the same name gets a new one."""
+        return self._token
+
+    @property
+    def schema_cache(self) -> dict:
+        """Values derived from the current schema, by key; emptied when the schema changes."""
+        return self._schema_cache
+
+    @property
+    def schema_version_known(self) -> bool:
+        """Whether a schema version has been noted since the cache was last emptied."""
+        return self._schema_cache_version is not None
 
     def _forget_schema(self) -> None:
         self._schema_cache = {}
@@ -664,7 +839,7 @@ class Database:
             not self.is_mutable and self._schema_cache_version is not None
         )
         if not fresh:
-            self.note_schema_version(await self.execute_fn(_schema_version))
+            self.note_schema_version(await self.execute_fn(schema_utils.schema_version))
         cache = self._schema_cache
         if key in cache:
             return cache[key]
@@ -700,7 +875,7 @@ class Database:
     # -- metadata lookups (kept small: metadata lives on the Datasette instance) --------
 
     def _database_metadata(self) -> dict:
-        metadata = getattr(self.ds, "metadata", None)
+        metadata = self.environment.metadata
         if metadata is None or self.name is None:
             return {}
         return metadata(database=self.name, fallback=False) or {}
@@ -709,10 +884,3 @@ class Database:
         tables = self._database_metadata().get("tables") or {}
         return tables.get(table) or {}
 
-
-def _file_uri(path: str) -> str:
-    """`file:` URI for a path, escaping the characters URIs reserve."""
-    escaped = path.replace("%", "%25").replace("?", "%3F").replace("#", "%23")
-    if os.name == "nt":  # pragma: no cover
-        escaped = "/" + escaped
-    return f"file:{escaped}"

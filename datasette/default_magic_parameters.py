@@ -1,27 +1,33 @@
 """Default plugin: the magic parameters of canned queries (`_actor_id`, `_now_epoch`...)."""
 
+from __future__ import annotations
+
 import datetime
 import os
 import time
+from typing import TYPE_CHECKING
 
 from .hookspecs import hookimpl
 
+if TYPE_CHECKING:  # only for annotations: a plugin module never imports the app
+    from .utils.asgi import Request
 
-def header(key, request):
+
+def header(key, request: Request):
     return request.headers.get(key.replace("_", "-").lower(), "")
 
 
-def actor(key, request):
+def actor(key, request: Request):
     if request.actor is None:
         raise KeyError(key)
     return request.actor[key]
 
 
-def cookie(key, request):
+def cookie(key, request: Request):
     return request.cookies[key]
 
 
-def now(key, request):
+def now(key, request: Request):
     if key == "epoch":
         return int(time.time())
     utc = datetime.datetime.now(datetime.timezone.utc)
@@ -32,7 +38,7 @@ def now(key, request):
     raise KeyError(key)
 
 
-def random(key, request):
+def random(key, request: Request):
     prefix, _, count = key.partition("_")
     if prefix != "chars" or not count.isdigit():
         raise KeyError(key)

@@ -1,6 +1,13 @@
 """Default plugin: the debug links in the navigation menu, for actors with `debug-menu`."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .hookspecs import hookimpl
+
+if TYPE_CHECKING:  # only for annotations: a plugin module never imports the app
+    from .app import Datasette
 
 DEBUG_LINKS = (
     ("/-/databases", "Databases"),
@@ -18,7 +25,7 @@ DEBUG_LINKS = (
 
 
 @hookimpl
-def menu_links(datasette, actor):
+def menu_links(datasette: Datasette, actor):
     async def inner():
         if not await datasette.permission_allowed(actor, "debug-menu"):
             return []

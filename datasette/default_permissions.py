@@ -5,13 +5,17 @@ the view-style actions; `permissions` blocks at instance, database, table and qu
 `default_allow_sql`. Anything else gets no opinion here.
 """
 
-import time
+from __future__ import annotations
 
-from itsdangerous import BadSignature
+from typing import TYPE_CHECKING
 
 from .hookspecs import hookimpl
 from .permissions import CORE_PERMISSIONS
+from .tokens import actor_from_token, valid_restrictions
 from .utils import actor_matches_allow
+
+if TYPE_CHECKING:  # only for annotations: a plugin module never imports the app
+    from .app import Datasette
 
 ROOT_ACTIONS = {
     "permissions-debug",
@@ -21,6 +25,11 @@ ROOT_ACTIONS = {
     "drop-table",
     "delete-row",
     "update-row",
+    # The activity pages (internal/activity). Not registered as Permission objects, so
+    # the registered set stays 1.0a7's; anyone else needs a `permissions` block.
+    "view-audit",
+    "view-jobs",
+    "view-replication",  # /-/litestream (internal/replication)
 }
 
 
@@ -35,7 +44,7 @@ def _split(resource):
     return resource, None
 
 
-async def _allow_block_opinion(datasette, actor, action, resource):
+async def _allow_block_opinion(datasette: Datasette, actor, action, resource):
     """True/False from the `allow` block governing a view-style action, None if none."""
     database, child = _split(resource)
     if action == "view-instance":
@@ -66,7 +75,7 @@ async def _allow_block_opinion(datasette, actor, action, resource):
     return actor_matches_allow(actor, allow)
 
 
-async def _permissions_block_opinion(datasette, actor, action, resource):
+async def _permissions_block_opinion(datasette: Datasette, actor, action, resource):
     """The first truthy `permissions` block for the action, most general level first."""
     database, child = _split(resource)
     blocks = [(datasette.metadata("permissions") or {}).get(action)]
@@ -86,7 +95,7 @@ async def _permissions_block_opinion(datasette, actor, action, resource):
 
 
 @hookimpl(tryfirst=True, specname="permission_allowed")
-def permission_allowed_default(datasette, actor, action, resource):
+def permission_allowed_default(datasette: Datasette, actor, action, resource):
     async def inner():
         if actor and actor.get("id") == "root" and action in ROOT_ACTIONS:
             return True
@@ -107,43 +116,17 @@ def permission_allowed_default(datasette, actor, action, resource):
 
 
 @hookimpl(specname="actor_from_request")
-def actor_from_signed_api_token(datasette, request):
+def actor_from_signed_api_token(datasette: Datasette, request):
     """The actor of an `Authorization: Bearer dstok_...` token, if valid and unexpired."""
     if not datasette.setting("allow_signed_tokens"):
         return None
     authorization = request.headers.get("authorization")
     if not authorization or not authorization.startswith("Bearer "):
         return None
-    token = authorization[len("Bearer ") :]
-    if not token.startswith("dstok_"):
-        return None
-    try:
-        decoded = datasette.unsign(token[len("dstok_") :], namespace="token")
-    except BadSignature:
-        return None
-    if not isinstance(decoded, dict) or "a" not in decoded:
-        return None
-    created = decoded.get("t")
-    duration = decoded.get("d")
-    if not isinstance(created, int) or isinstance(created, bool):
-        return None
-    if duration is not None and (not isinstance(duration, int) or isinstance(duration, bool)):
-        return None
-    max_ttl = datasette.setting("max_signed_tokens_ttl")
-    if max_ttl:
-        if not duration or duration > max_ttl:
-            duration = max_ttl
-    if duration and time.time() - created > duration:
-        return None
-    actor = {"id": decoded["a"], "token": "dstok"}
-    if "_r" in decoded:
-        actor["_r"] = decoded["_r"]
-    if duration:
-        actor["token_expires"] = created + duration
-    return actor
+    return actor_from_token(datasette, authorization[len("Bearer ") :])
 
 
-def _lookup_permission(datasette, name):
+def _lookup_permission(datasette: Datasette, name):
     """A registered permission by name or abbreviation, or None (unknown names are ignored)."""
     permission = datasette.permissions.get(name)
     if permission is not None:
@@ -154,7 +137,7 @@ def _lookup_permission(datasette, name):
     return None
 
 
-def restrictions_allow_action(datasette, restrictions, action, resource):
+def restrictions_allow_action(datasette: Datasette, restrictions, action, resource):
     """Whether a token's `_r` restrictions leave `action` on `resource` possible.
 
     Restrictions only take rights away. Seeing the instance (or a database) is possible
@@ -207,9 +190,13 @@ def restrictions_allow_action(datasette, restrictions, action, resource):
 
 
 @hookimpl(specname="permission_allowed")
-def permission_allowed_actor_restrictions(datasette, actor, action, resource):
+def permission_allowed_actor_restrictions(datasette: Datasette, actor, action, resource):
     if not actor or "_r" not in actor:
         return None
+    if not valid_restrictions(actor["_r"]):
+        # Restrictions we cannot read (an actor from a plugin or an old cookie) allow
+        # nothing, rather than everything.
+        return False
     if restrictions_allow_action(datasette, actor["_r"], action, resource):
         return None
     return False

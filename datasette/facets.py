@@ -16,10 +16,17 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from .exceptions import QueryInterrupted
 from .hookspecs import hookimpl
+from .internal.stats import current_statistics
+from .internal.stats.suggestions import (
+    all_json_arrays,
+    may_be_array_facet,
+    may_be_date_facet,
+    suggested_column_facets,
+)
 from .utils import (
     detect_json1,
     escape_sqlite,
@@ -27,6 +34,10 @@ from .utils import (
     path_with_removed_args,
 )
 from .utils.sqlite import sqlite3
+
+if TYPE_CHECKING:
+    from .app import Datasette
+    from .utils.asgi import Request
 
 __all__ = [
     "Facet",
@@ -61,7 +72,7 @@ def _facet_type_for_key(key: str) -> Optional[str]:
     return None
 
 
-def load_facet_configs(request: Any, table_metadata: Optional[dict]) -> Dict[str, List[dict]]:
+def load_facet_configs(request: Request, table_metadata: Optional[dict]) -> Dict[str, List[dict]]:
     """Every facet configuration for a table request, grouped by facet type.
 
     Each entry is `{"source": "metadata" | "request", "config": {...}}`. A plain column
@@ -92,7 +103,7 @@ def load_facet_configs(request: Any, table_metadata: Optional[dict]) -> Dict[str
         if value.startswith("{"):
             try:
                 config = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past the parser
                 continue
             if not isinstance(config, dict):
                 continue
@@ -127,8 +138,8 @@ def merge_facet_results(
 
     Two facets on one column but of different types (`_facet=created&_facet_date=created`)
     would otherwise overwrite each other. `results` is what a facet class's
-    `facet_results()` returned: a dict (the built-in classes) or a list of facet dicts
-    (plugin classes written for older releases). Returns `target`.
+    `facet_results()` returned: a list of facet dicts (the built-in classes, as in 1.0a7)
+    or a dict of them keyed by name (accepted too). Returns `target`.
     """
     facets = results.values() if isinstance(results, dict) else results
     for facet in facets:
@@ -154,8 +165,8 @@ class Facet:
 
     def __init__(
         self,
-        ds: Any,
-        request: Any,
+        ds: Datasette,
+        request: Request,
         database: str,
         sql: Optional[str] = None,
         table: Optional[str] = None,
@@ -262,6 +273,17 @@ class Facet:
             self.row_count = results.rows[0][0]
         return self.row_count
 
+    async def column_statistics(self) -> Optional[dict]:
+        """The table's current column statistics (docs/column-statistics.md), or None:
+        for SQL facets, views, and tables the background indexer has not finished."""
+        if not self.table:
+            return None
+        return await current_statistics(self.ds, self.database, self.table)
+
+    def may_suggest(self, stats: Optional[dict], column: str) -> bool:
+        """False when the statistics rule `column` out, sparing its probe query."""
+        return True
+
     def _absolute(self, path: str) -> str:
         return self.ds.absolute_url(self.request, self.ds.urls.path(path))
 
@@ -278,9 +300,10 @@ class Facet:
         except _PROBE_ERRORS:
             return []
         already = {_config_column(entry["config"]) for entry in self.get_configs()}
+        stats = await self.column_statistics()
         suggestions = []
         for column in columns:
-            if column in already:
+            if column in already or not self.may_suggest(stats, column):
                 continue
             try:
                 accepted = await accepts(escape_sqlite(column))
@@ -346,13 +369,13 @@ class Facet:
         """`{(column, value): label}` for values whose label is not the value itself."""
         return {}
 
-    async def _run_requested_facets(self) -> Tuple[Dict[str, dict], List[str]]:
+    async def _run_requested_facets(self) -> Tuple[List[dict], List[str]]:
         """Run every configured facet of this type, one after another.
 
         Fetching one row more than the facet size tells whether the list is truncated.
         A facet that runs past `facet_time_limit_ms` is left out and its name reported.
         """
-        results: Dict[str, dict] = {}
+        results: List[dict] = []
         timed_out: List[str] = []
         facet_size = self.get_facet_size()
         pairs = self.get_querystring_pairs()
@@ -381,8 +404,7 @@ class Facet:
                         "selected": selected,
                     }
                 )
-            facet = self._facet_dict(entry, column, values, len(rows) > facet_size)
-            results[_unique_key(results, column)] = facet
+            results.append(self._facet_dict(entry, column, values, len(rows) > facet_size))
         return results, timed_out
 
     # -- the interface -----------------------------------------------------------------------
@@ -391,9 +413,9 @@ class Facet:
         """Facets of this type worth offering: `{"name", "toggle_url", ...}` dicts."""
         return []
 
-    async def facet_results(self) -> Tuple[Dict[str, dict], List[str]]:
-        """Run this type's requested facets: `({name: facet}, [names that timed out])`."""
-        return {}, []
+    async def facet_results(self) -> Tuple[List[dict], List[str]]:
+        """Run this type's requested facets: `([facet dicts], [names that timed out])`."""
+        return [], []
 
 
 def _parse_size(value: Any, max_returned_rows: int) -> Optional[int]:
@@ -404,9 +426,18 @@ def _parse_size(value: Any, max_returned_rows: int) -> Optional[int]:
         return None
     if isinstance(value, int):
         return value if value >= 0 else None
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return None
+
+
+def _value_counts_sql(expression: str, sql: str, limit: int) -> str:
+    """`(value, count)` rows of `expression` over `sql`: nulls left out, best first."""
+    return (
+        "select {e} as value, count(*) as count from ({sql}) "
+        "where {e} is not null group by {e} "
+        "order by count desc, value limit {limit}"
+    ).format(e=expression, sql=sql, limit=limit)
 
 
 class ColumnFacet(Facet):
@@ -428,6 +459,20 @@ class ColumnFacet(Facet):
             return []
         facet_size = self.get_facet_size()
         already = {_config_column(entry["config"]) for entry in self.get_configs()}
+        stats = await self.column_statistics()
+        if stats is not None:
+            # Indexed: decided from the statistics, the rest measured by one query.
+            names = await suggested_column_facets(
+                stats,
+                [column for column in columns if column not in already],
+                facet_size,
+                row_count,
+                self.sql,
+                lambda sql, n: self._execute(
+                    sql, self.ds.setting("facet_suggest_time_limit_ms") * n, probe=True
+                ),
+            )
+            return [{"name": c, "toggle_url": self._suggestion_toggle_url(c)} for c in names]
         suggestions = []
         for column in columns:
             if column in already:
@@ -464,18 +509,13 @@ class ColumnFacet(Facet):
         return await expand(self.request.actor, self.database, self.table, column, values)
 
     def _facet_sql(self, column: str, limit: int) -> str:
-        quoted = escape_sqlite(column)
-        return (
-            "select {col} as value, count(*) as count from ({sql}) "
-            "where {col} is not null group by {col} "
-            "order by count desc, value limit {limit}"
-        ).format(col=quoted, sql=self.sql, limit=limit)
+        return _value_counts_sql(escape_sqlite(column), self.sql, limit)
 
     def _selection_key(self, column: str) -> str:
         # `_x=1` would be read as a special parameter, so underscore columns use __exact.
         return "{}__exact".format(column) if column.startswith("_") else column
 
-    async def facet_results(self) -> Tuple[Dict[str, dict], List[str]]:
+    async def facet_results(self) -> Tuple[List[dict], List[str]]:
         """Each requested column's values by count desc then value, up to the facet size."""
         return await self._run_requested_facets()
 
@@ -484,6 +524,9 @@ class DateFacet(Facet):
     """Counts of each distinct `date(column)`, for date and datetime text columns."""
 
     type = "date"
+
+    def may_suggest(self, stats: Optional[dict], column: str) -> bool:
+        return may_be_date_facet(stats, column)
 
     async def suggest(self) -> List[dict]:
         """Columns holding dates: `{"name", "type": "date", "toggle_url"}` each.
@@ -501,17 +544,12 @@ class DateFacet(Facet):
         return await self._suggest_where(accepts)
 
     def _facet_sql(self, column: str, limit: int) -> str:
-        quoted = escape_sqlite(column)
-        return (
-            "select date({col}) as value, count(*) as count from ({sql}) "
-            "where date({col}) is not null group by date({col}) "
-            "order by count desc, value limit {limit}"
-        ).format(col=quoted, sql=self.sql, limit=limit)
+        return _value_counts_sql("date({})".format(escape_sqlite(column)), self.sql, limit)
 
     def _selection_key(self, column: str) -> str:
         return "{}__date".format(column)
 
-    async def facet_results(self) -> Tuple[Dict[str, dict], List[str]]:
+    async def facet_results(self) -> Tuple[List[dict], List[str]]:
         """Each requested column's dates by count desc then date; selection is `C__date=v`."""
         return await self._run_requested_facets()
 
@@ -519,7 +557,7 @@ class DateFacet(Facet):
 def _is_array_of_strings(raw: Any) -> bool:
     try:
         value = json.loads(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # a cell nested past the parser too
         return False
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
@@ -533,6 +571,12 @@ class ArrayFacet(Facet):
     """
 
     type = "array"
+    # Set by may_suggest() just before accepts() probes the same column (below).
+    _only_arrays = False
+
+    def may_suggest(self, stats: Optional[dict], column: str) -> bool:
+        self._only_arrays = all_json_arrays(stats, column)
+        return may_be_array_facet(stats, column)
 
     async def suggest(self) -> List[dict]:
         """JSON array-of-strings columns: `{"name", "type": "array", "toggle_url"}` each.
@@ -547,9 +591,11 @@ class ArrayFacet(Facet):
                 "select distinct json_type({col}) from ({sql}) "
                 "where {col} is not null and {col} != ''"
             ).format(col=quoted, sql=self.sql)
-            types = await self._probe(types_sql)
-            if [row[0] for row in types.rows] != ["array"]:
-                return False
+            # The statistics may already show every value is an array (see may_suggest).
+            if not self._only_arrays:
+                types = await self._probe(types_sql)
+                if [row[0] for row in types.rows] != ["array"]:
+                    return False
             first_sql = (
                 "select {col} from ({sql}) where {col} is not null and {col} != '' "
                 "and json_array_length({col}) > 0 limit 100"
@@ -578,7 +624,7 @@ class ArrayFacet(Facet):
     def _selection_key(self, column: str) -> str:
         return "{}__arraycontains".format(column)
 
-    async def facet_results(self) -> Tuple[Dict[str, dict], List[str]]:
+    async def facet_results(self) -> Tuple[List[dict], List[str]]:
         """Each requested column's elements by count desc then value; selection is
         `C__arraycontains=v`."""
         return await self._run_requested_facets()

@@ -13,10 +13,11 @@ import numbers
 import re
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Iterable, List, Optional, Tuple
 
 from .exceptions import BadRequest, DatasetteError
 from .hookspecs import hookimpl
+from .utils.bindable import value_problem
 from .utils import (
     await_me_maybe,
     detect_json1,
@@ -24,6 +25,11 @@ from .utils import (
     escape_sqlite,
     path_with_removed_args,
 )
+
+if TYPE_CHECKING:
+    from .app import Datasette
+    from .database import Database
+    from .utils.asgi import Request
 
 __all__ = [
     "FilterArguments",
@@ -41,14 +47,6 @@ def _quote_column(name: str) -> str:
     # column as a string literal, so a filter on a missing column gives no rows instead of
     # an error (the documented behaviour).
     return '"{}"'.format(name.replace('"', '""'))
-
-
-def _quote_identifier(name: str) -> str:
-    # escape_sqlite leaves simple names bare (matching the SQL Datasette documents), but
-    # its bracket form cannot hold a "]", so fall back to double quotes for those.
-    if "]" in name:
-        return '"{}"'.format(name.replace('"', '""'))
-    return escape_sqlite(name)
 
 
 def _is_digits(value: Any) -> bool:
@@ -119,13 +117,21 @@ class FilterDefinition:
     no_argument: bool = False
 
     def split_value(self, value: str) -> list:
-        """The list an `in`/`notin` value stands for: a JSON array, or comma-separated."""
+        """The list an `in`/`notin` value stands for: a JSON array, or comma-separated.
+
+        A JSON array too deep or holding what SQLite cannot bind is a 400 (utils/bindable).
+        """
         if value.startswith("["):
             try:
                 parsed = json.loads(value)
+            except RecursionError:
+                raise BadRequest(f"__{self.key} filter: JSON is nested too deeply") from None
             except ValueError:
                 parsed = None
             if isinstance(parsed, list):
+                problem = value_problem(parsed)
+                if problem:
+                    raise BadRequest(f"__{self.key} filter: {problem}")
                 return [_bindable(item) for item in parsed]
         # Not valid JSON (e.g. "[a,b"): read it as the comma form rather than failing.
         return [part.strip() for part in value.split(",")]
@@ -135,7 +141,11 @@ class FilterDefinition:
         if isinstance(value, str):
             value = self.value_template.format(value)
             if self.numeric and _is_digits(value):
-                return int(value)
+                number = int(value)
+                problem = value_problem(number)
+                if problem:  # out of 64-bit range: refused rather than compared as text
+                    raise BadRequest(f"__{self.key} filter: {problem}")
+                return number
         return value
 
     def where_clause(
@@ -149,7 +159,10 @@ class FilterDefinition:
         if self.multiple:
             values = self.split_value(value) if isinstance(value, str) else [value]
             placeholders = ", ".join(":p{}".format(param_counter + i) for i in range(len(values)))
-            sql = self.sql_template.format(c=quoted_column, t=quoted_table, p=placeholders)
+            # `in`/`not in` quote only names that need it, as 1.0a7's SQL text does.
+            sql = self.sql_template.format(
+                c=escape_sqlite(column), t=quoted_table, p=placeholders
+            )
             return sql, values
         sql = self.sql_template.format(
             c=quoted_column, t=quoted_table, p="p{}".format(param_counter)
@@ -281,7 +294,7 @@ class Filters:
     def _unit_registry(self) -> Any:
         if self.ureg is None:
             try:
-                import pint
+                import pint  # why: optional and slow to import; only unit filters need it
             except ImportError:
                 return None
             self.ureg = pint.UnitRegistry()
@@ -339,7 +352,7 @@ class Filters:
 FilterHookResult = Callable[[], Awaitable[FilterArguments]]
 
 
-def _table_metadata(datasette: Any, database: str, table: str) -> dict:
+def _table_metadata(datasette: Datasette, database: str, table: str) -> dict:
     # fallback=False: fts_table, fts_pk and searchmode are table keys; a value at database
     # or instance level must not leak into every table.
     metadata = datasette.metadata(database=database, table=table, fallback=False)
@@ -347,7 +360,7 @@ def _table_metadata(datasette: Any, database: str, table: str) -> dict:
 
 
 @hookimpl(specname="filters_from_request")
-def where_filters(request: Any, database: str, datasette: Any) -> FilterHookResult:
+def where_filters(request: Request, database: str, datasette: Datasette) -> FilterHookResult:
     """`_where=` (repeatable raw SQL), allowed when the actor may use execute-sql."""
 
     async def inner() -> FilterArguments:
@@ -376,8 +389,78 @@ def where_filters(request: Any, database: str, datasette: Any) -> FilterHookResu
     return inner
 
 
+def _raw_search_mode(request: Request, table_metadata: dict) -> bool:
+    """`_searchmode=raw|escaped` wins over the table's `searchmode` metadata."""
+    requested_mode = request.args.get("_searchmode")
+    if requested_mode == "raw":
+        return True
+    if requested_mode == "escaped":
+        return False
+    return table_metadata.get("searchmode") == "raw"
+
+
+class _SearchClauses:
+    """The where clauses, parameters and descriptions of the searches of one FTS table."""
+
+    def __init__(self, fts_table: str, fts_pk: str, raw_mode: bool):
+        self.fts = escape_sqlite(fts_table)
+        self.pk = escape_sqlite(fts_pk)
+        self.raw_mode = raw_mode
+        self.where_clauses: List[str] = []
+        self.params: Dict[str, Any] = {}
+        self.human_descriptions: List[str] = []
+
+    def usable(self, text: str) -> bool:
+        # Blank searches (an empty search box) mean "no search"; so does escaped text
+        # with no terms left (a lone quote), which FTS5 would reject as a syntax error.
+        if not text.strip():
+            return False
+        return self.raw_mode or bool(escape_fts(text))
+
+    def add(self, param: str, text: str, target: str, description: str) -> None:
+        """Match `text` against `target` (the FTS table, or one of its columns)."""
+        match = ":{}".format(param) if self.raw_mode else "escape_fts(:{})".format(param)
+        self.where_clauses.append(
+            "{pk} in (select rowid from {fts} where {target} match {match})".format(
+                pk=self.pk, fts=self.fts, target=target, match=match
+            )
+        )
+        self.params[param] = text
+        self.human_descriptions.append(description)
+
+
+async def _add_column_searches(
+    request: Request, db: Database, fts_table: str, search: _SearchClauses
+) -> None:
+    """`_search_<column>=` searches, used only when there is no `_search=`."""
+    column_searches = [
+        (key[len("_search_") :], request.args[key])
+        for key in request.args
+        if key.startswith("_search_")
+    ]
+    fts_columns: Optional[list] = None
+    for column, text in column_searches:
+        if fts_columns is None:
+            fts_columns = await db.table_columns(fts_table)
+        if column not in fts_columns:
+            raise BadRequest("Cannot search by that column")
+        if not search.usable(text):
+            continue
+        # Parameters are numbered: column names need not be valid parameter names.
+        # fts_pk rather than 1.0a7's hard-coded rowid, so column searches work
+        # for the same tables (views, custom keys) as _search does.
+        search.add(
+            "search_{}".format(len(search.params)),
+            text,
+            escape_sqlite(column),
+            'search column "{}" matches "{}"'.format(column, text),
+        )
+
+
 @hookimpl(specname="filters_from_request")
-def search_filters(request: Any, database: str, table: str, datasette: Any) -> FilterHookResult:
+def search_filters(
+    request: Request, database: str, table: str, datasette: Datasette
+) -> FilterHookResult:
     """Full-text search: `_search=`, `_search_<column>=`, `_searchmode=raw|escaped`."""
 
     async def inner() -> FilterArguments:
@@ -391,79 +474,23 @@ def search_filters(request: Any, database: str, table: str, datasette: Any) -> F
         if not fts_table:
             return FilterArguments([], extra_context={"supports_search": False, "search": ""})
         fts_pk = request.args.get("_fts_pk") or table_metadata.get("fts_pk") or "rowid"
-
-        raw_mode = table_metadata.get("searchmode") == "raw"
-        requested_mode = request.args.get("_searchmode")
-        if requested_mode == "raw":
-            raw_mode = True
-        elif requested_mode == "escaped":
-            raw_mode = False
-
-        def usable(text: str) -> bool:
-            # Blank searches (an empty search box) mean "no search"; so does escaped text
-            # with no terms left (a lone quote), which FTS5 would reject as a syntax error.
-            if not text.strip():
-                return False
-            return raw_mode or bool(escape_fts(text))
-
-        def match(param: str) -> str:
-            return ":{}".format(param) if raw_mode else "escape_fts(:{})".format(param)
-
-        quoted_fts = _quote_identifier(fts_table)
-        quoted_pk = _quote_identifier(fts_pk)
-        where_clauses: List[str] = []
-        params: Dict[str, Any] = {}
-        human_descriptions: List[str] = []
+        clauses = _SearchClauses(fts_table, fts_pk, _raw_search_mode(request, table_metadata))
         search = request.args.get("_search") or ""
-
-        if usable(search):
-            where_clauses.append(
-                "{pk} in (select rowid from {fts} where {fts} match {match})".format(
-                    pk=quoted_pk, fts=quoted_fts, match=match("search")
-                )
-            )
-            params["search"] = search
-            human_descriptions.append('search matches "{}"'.format(search))
+        if clauses.usable(search):
+            clauses.add("search", search, clauses.fts, 'search matches "{}"'.format(search))
         else:
-            column_searches = [
-                (key[len("_search_") :], request.args[key])
-                for key in request.args
-                if key.startswith("_search_")
-            ]
-            fts_columns: Optional[list] = None
-            for column, text in column_searches:
-                if fts_columns is None:
-                    fts_columns = await db.table_columns(fts_table)
-                if column not in fts_columns:
-                    raise BadRequest("Cannot search by that column")
-                if not usable(text):
-                    continue
-                # Parameters are numbered: column names need not be valid parameter names.
-                param = "search_{}".format(len(params))
-                # fts_pk rather than 1.0a7's hard-coded rowid, so column searches work
-                # for the same tables (views, custom keys) as _search does.
-                where_clauses.append(
-                    "{pk} in (select rowid from {fts} where {col} match {match})".format(
-                        pk=quoted_pk,
-                        fts=quoted_fts,
-                        col=_quote_identifier(column),
-                        match=match(param),
-                    )
-                )
-                params[param] = text
-                human_descriptions.append('search column "{}" matches "{}"'.format(column, text))
-
+            await _add_column_searches(request, db, fts_table, clauses)
         return FilterArguments(
-            where_clauses,
-            params,
-            human_descriptions,
+            clauses.where_clauses,
+            clauses.params,
+            clauses.human_descriptions,
             {"supports_search": True, "search": search},
         )
 
     return inner
 
 
-def _column_filter_param_count(request: Any, table: str) -> int:
+def _column_filter_param_count(request: Request, table: str) -> int:
     # Column filters bind p0, p1...; counting them here lets _through continue the numbering
     # so both can share one query without a parameter silently overwriting another.
     pairs = urllib.parse.parse_qsl(request.query_string, keep_blank_values=True)
@@ -471,7 +498,7 @@ def _column_filter_param_count(request: Any, table: str) -> int:
 
 
 @hookimpl(specname="filters_from_request")
-def through_filters(request: Any, database: str, table: str, datasette: Any) -> FilterHookResult:
+def through_filters(request: Request, database: str, table: str, datasette: Datasette) -> FilterHookResult:
     """`_through={"table": T2, "column": C, "value": V}`: rows that T2 rows with C = V
     reference through T2's foreign key to this table."""
 
@@ -493,7 +520,7 @@ def through_filters(request: Any, database: str, table: str, datasette: Any) -> 
                 value = data["value"]
                 if not isinstance(through_table, str) or not isinstance(through_column, str):
                     raise TypeError
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):  # deep JSON too
                 raise DatasetteError(
                     'Invalid _through - expected JSON with "table", "column" and "value"',
                     status=400,
@@ -513,10 +540,10 @@ def through_filters(request: Any, database: str, table: str, datasette: Any) -> 
             where_clauses.append(
                 "{our_column} in (select {their_column} from {through_table} "
                 "where {through_column} = :{param})".format(
-                    our_column=_quote_identifier(fk["other_column"]),
-                    their_column=_quote_identifier(fk["column"]),
-                    through_table=_quote_identifier(through_table),
-                    through_column=_quote_identifier(through_column),
+                    our_column=escape_sqlite(fk["other_column"]),
+                    their_column=escape_sqlite(fk["column"]),
+                    through_table=escape_sqlite(through_table),
+                    through_column=escape_sqlite(through_column),
                     param=param,
                 )
             )

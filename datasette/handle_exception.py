@@ -1,20 +1,31 @@
 """Default plugin: the last-resort handler that turns exceptions into error responses."""
 
+from __future__ import annotations
+
+import pdb
 import sys
 import traceback
+from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
-from .exceptions import Base400, DatasetteError
+from .exceptions import HttpError
 from .hookspecs import hookimpl
 from .views.errors import error_details, error_response
 
+if TYPE_CHECKING:
+    from .app import Datasette
+    from .utils.asgi import Request, Response
+
 
 @hookimpl(trylast=True)
-def handle_exception(datasette, request, exception):
-    async def inner():
-        if not isinstance(exception, (Base400, DatasetteError)):
-            if datasette.pdb:
-                import pdb
+def handle_exception(
+    datasette: Datasette, request: Request, exception: BaseException
+) -> Callable[[], Coroutine[Any, Any, Response]]:
+    """The error page or JSON error; unexpected exceptions (not an `HttpError`) are
+    printed to stderr first, and open the debugger under `--pdb`."""
 
+    async def inner() -> Response:
+        if not isinstance(exception, HttpError):
+            if datasette.pdb:
                 pdb.post_mortem(exception.__traceback__)
             traceback.print_exception(
                 type(exception), exception, exception.__traceback__, file=sys.stderr

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import contextvars
+import datetime
+import json
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from .exceptions import StartupError
+from .exceptions import Forbidden, StartupError
+from . import request_memo
+from .plugins import pm
+from .utils import await_me_maybe
+
+if TYPE_CHECKING:  # only for annotations: app.py imports this module
+    from .app import Datasette
 
 
 @dataclass
@@ -39,10 +48,8 @@ CORE_PERMISSIONS = (
 )
 
 
-def collect_permissions(datasette: Any) -> dict:
+def collect_permissions(datasette: Datasette) -> dict:
     """Every registered permission by name; conflicting duplicates stop start-up."""
-    from .plugins import pm
-
     by_name: dict = {}
     by_abbr: dict = {}
     for hook_result in pm.hook.register_permissions(datasette=datasette):
@@ -77,9 +84,16 @@ def query_cascade(database: str, query: str) -> list:
 # An internal marker meaning "no default given": the registered default is used then.
 _UNSET = object()
 
+# True while the `permission_allowed` hooks are answering a check. A hook may ask other
+# checks under a context of its own (the public-resources rule asks "visible without
+# public grants?"): those nested answers are neither taken from nor kept in the memo.
+_in_hooks: "contextvars.ContextVar[bool]" = contextvars.ContextVar(
+    "datasette_permission_in_hooks", default=False
+)
+
 
 async def permission_allowed(
-    datasette: Any,
+    datasette: Datasette,
     actor: Optional[dict],
     action: str,
     resource: Any = None,
@@ -89,26 +103,39 @@ async def permission_allowed(
 
     Without `default`, the registered permission's default is used (None for an action
     nobody registered: 1.0a7 returned a truthy sentinel there, which allowed by mistake).
+
+    Within a request the hooks answer each (actor, action, resource) once: a page that
+    checks the same thing again (a table page and its facets, a visibility cascade) gets
+    the first answer from the request memo (request_memo.py). Every check is still
+    recorded for /-/permissions.
     """
-    import datetime
-
-    from .plugins import pm
-    from .utils import await_me_maybe
-
     if default is _UNSET:
         permission = datasette.permissions.get(action)
         default = permission.default if permission is not None else None
-    result = None
-    for candidate in pm.hook.permission_allowed(
-        datasette=datasette, actor=actor, action=action, resource=resource
-    ):
-        value = await await_me_maybe(candidate)
-        if value is not None:
-            result = value
+    memo = request_memo.current()
+    key = None
+    if memo is not None and not _in_hooks.get():
+        key = _memo_key(actor, action, resource)
+    if key is not None and key in memo:  # type: ignore[operator]
+        result = memo[key]  # type: ignore[index]
+    else:
+        result = None
+        token = _in_hooks.set(True)
+        try:
+            for candidate in pm.hook.permission_allowed(
+                datasette=datasette, actor=actor, action=action, resource=resource
+            ):
+                value = await await_me_maybe(candidate)
+                if value is not None:
+                    result = value
+        finally:
+            _in_hooks.reset(token)
+        if key is not None:
+            memo[key] = result  # type: ignore[index]
     used_default = result is None
     if used_default:
         result = default
-    datasette._permission_checks.append(
+    datasette.permission_checks.append(
         {
             "when": datetime.datetime.now(datetime.timezone.utc).isoformat(),
             "actor": actor,
@@ -121,13 +148,27 @@ async def permission_allowed(
     return result
 
 
-async def ensure_permissions(datasette: Any, actor: Optional[dict], permissions: list) -> None:
+def _memo_key(actor: Optional[dict], action: str, resource: Any) -> Optional[tuple]:
+    """What a hook's answer depends on, hashable; None if it cannot be (never memoized).
+
+    The actor is keyed by its JSON, not its identity: a plugin may build actor dicts on
+    the fly, and a freed dict's id can be reused by the next one.
+    """
+    if isinstance(resource, list):
+        resource = tuple(resource)
+    try:
+        hash(resource)
+        actor_key = None if actor is None else json.dumps(actor, sort_keys=True, default=repr)
+    except (TypeError, ValueError):
+        return None
+    return ("permission", actor_key, action, resource)
+
+
+async def ensure_permissions(datasette: Datasette, actor: Optional[dict], permissions: list) -> None:
     """Check `(action, resource)` items in order; the first explicit answer decides.
 
     True allows at once, False raises `Forbidden(action)`; no answer at all allows.
     """
-    from .exceptions import Forbidden
-
     assert actor is None or isinstance(actor, dict), "actor must be None or a dict"
     for permission in permissions:
         if isinstance(permission, str):
@@ -150,15 +191,13 @@ async def ensure_permissions(datasette: Any, actor: Optional[dict], permissions:
 
 
 async def check_visibility(
-    datasette: Any,
+    datasette: Datasette,
     actor: Optional[dict],
     action: Optional[str] = None,
     resource: Any = None,
     permissions: Optional[list] = None,
 ) -> tuple:
     """`(visible, private)`: can `actor` see it, and is it hidden from anonymous users?"""
-    from .exceptions import Forbidden
-
     if permissions:
         assert (
             not action and not resource

@@ -3,20 +3,27 @@
 Order matters: pluggy calls implementations in reverse registration order, so installed
 plugins are registered first, then the default plugins, then `--plugins-dir` files. That
 makes core defaults run before installed plugins and plugins-dir files before both.
+
+Installed and default plugins are loaded the first time the manager is used (its hooks
+read, a plugin registered or listed), not when this module is imported. The default
+plugins import modules such as `permissions.py` that import `pm` from here, so this module
+never imports them: `default_plugins.py`, imported by the package's `__init__`, gives the
+manager the function that does (`PluginManager.set_loader`).
 """
 
 from __future__ import annotations
 
-import importlib
+import functools
 import importlib.metadata
 import os
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import pluggy
 
 from . import hookspecs
+from .utils import module_from_path
 
 DEFAULT_PLUGINS = (
     "datasette.publish.heroku",
@@ -26,6 +33,7 @@ DEFAULT_PLUGINS = (
     "datasette.sql_functions",
     "datasette.actor_auth_cookie",
     "datasette.default_permissions",
+    "datasette.internal.public.rules",
     "datasette.default_magic_parameters",
     "datasette.blob_renderer",
     "datasette.default_menu_links",
@@ -33,7 +41,73 @@ DEFAULT_PLUGINS = (
     "datasette.forbidden",
 )
 
-pm = pluggy.PluginManager("datasette")
+
+class _LoadOnFirstRead:
+    """`PluginManager.hook`: the first read loads the plugins, then this steps aside.
+
+    It is a non-data descriptor, so once the relay is stored in the manager's `__dict__`
+    every later `pm.hook` is a plain attribute read, as in pluggy.
+    """
+
+    def __get__(self, manager: Optional["PluginManager"], owner: Any = None) -> Any:
+        if manager is None:
+            return self
+        manager.load_plugins()
+        return manager._hook_relay
+
+
+def _loading_first(method: Callable) -> Callable:
+    """`method` of pluggy's manager, made to load the plugins before it runs."""
+
+    @functools.wraps(method)
+    def loading_first(self: "PluginManager", *args: Any, **kwargs: Any) -> Any:
+        self.load_plugins()
+        return method(self, *args, **kwargs)
+
+    return loading_first
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, loading installed and default plugins the first time it is used."""
+
+    hook = _LoadOnFirstRead()
+
+    def __init__(self, project_name: str):
+        # Nothing loads until a loader is set: the hook specifications come first.
+        self._load_pending = False
+        self._loader: Optional[Callable[["PluginManager"], None]] = None
+        super().__init__(project_name)
+        # pluggy stored its relay as `self.hook`; kept aside so reads reach the descriptor.
+        self._hook_relay = self.__dict__.pop("hook")
+
+    def set_loader(self, loader: Callable[["PluginManager"], None]) -> None:
+        """Run `loader(self)` after the installed plugins load, at first use (see module doc)."""
+        self._loader = loader
+        self._load_pending = True
+
+    def load_plugins(self) -> None:
+        """Register installed plugins, then the loader's; only the first call does it."""
+        if not self._load_pending:
+            return
+        # Cleared first: registering reads `hook`, which must not start loading again.
+        self._load_pending = False
+        _load_installed_plugins(self)
+        if self._loader is not None:
+            self._loader(self)
+        self.__dict__["hook"] = self._hook_relay
+
+    # pluggy's methods that add, remove or list plugins: each loads them first, so the
+    # order of registration and every listing are as if they had loaded on import.
+    register = _loading_first(pluggy.PluginManager.register)
+    unregister = _loading_first(pluggy.PluginManager.unregister)
+    get_plugin = _loading_first(pluggy.PluginManager.get_plugin)
+    get_plugins = _loading_first(pluggy.PluginManager.get_plugins)
+    is_registered = _loading_first(pluggy.PluginManager.is_registered)
+    list_name_plugin = _loading_first(pluggy.PluginManager.list_name_plugin)
+    list_plugin_distinfo = _loading_first(pluggy.PluginManager.list_plugin_distinfo)
+
+
+pm = PluginManager("datasette")
 pm.add_hookspecs(hookspecs)
 
 # Distributions of plugins registered from DATASETTE_LOAD_PLUGINS (pluggy records only
@@ -41,13 +115,13 @@ pm.add_hookspecs(hookspecs)
 _distributions: dict = {}
 
 
-def _load_installed_plugins() -> None:
+def _load_installed_plugins(manager: pluggy.PluginManager) -> None:
     """Register entry points of group `datasette`, or only those DATASETTE_LOAD_PLUGINS names."""
     if hasattr(sys, "_called_from_test"):
         return
     requested = os.environ.get("DATASETTE_LOAD_PLUGINS")
     if requested is None:
-        pm.load_setuptools_entrypoints("datasette")
+        manager.load_setuptools_entrypoints("datasette")
         return
     for name in (part.strip() for part in requested.split(",")):
         if not name:
@@ -60,20 +134,12 @@ def _load_installed_plugins() -> None:
         for entry_point in distribution.entry_points:
             if entry_point.group == "datasette":
                 plugin = entry_point.load()
-                pm.register(plugin, name=entry_point.name)
+                manager.register(plugin, name=entry_point.name)
                 _distributions[id(plugin)] = distribution
-
-
-def _register_default_plugins() -> None:
-    for plugin in DEFAULT_PLUGINS:
-        module = importlib.import_module(plugin)
-        pm.register(module, plugin)
 
 
 def load_plugins_dir(plugins_dir: str) -> None:
     """Register each `*.py` file directly in `plugins_dir` as a plugin named by its file name."""
-    from .utils import module_from_path
-
     for path in sorted(Path(plugins_dir).glob("*.py")):
         module = module_from_path(str(path), name=path.name)
         try:
@@ -112,6 +178,3 @@ def get_plugins() -> Iterator[dict]:
             info["name"] = getattr(dist, "name", None) or dist.metadata["Name"]
         yield info
 
-
-_load_installed_plugins()
-_register_default_plugins()

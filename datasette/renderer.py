@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
-from .utils import CustomJSONEncoder, add_cors_headers
+from .utils import CustomJSONEncoder
 from .utils.asgi import Response
+
+if TYPE_CHECKING:
+    from .app import Datasette
+    from .utils.asgi import Request
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
@@ -37,12 +41,12 @@ def _without_infinities(value: Any) -> Any:
     return value
 
 
-def wants_infinity(request: Any) -> bool:
+def wants_infinity(request: Request) -> bool:
     """`?_json_infinity=on|true|1`: emit infinite floats as `Infinity`."""
     return request is not None and request.args.get("_json_infinity") in ("on", "true", "1")
 
 
-def _json_decoder(request: Any):
+def _json_decoder(request: Request):
     """A function decoding the `?_json=` columns' string values, or None when none asked."""
     json_columns = set(request.args.getlist("_json"))
     if not json_columns:
@@ -52,21 +56,23 @@ def _json_decoder(request: Any):
         if column in json_columns and isinstance(value, str):
             try:
                 return json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past the parser
                 return value
         return value
 
     return convert
 
 
-def rows_as_objects(columns: list, rows: list, request: Any) -> list:
+def rows_as_objects(columns: list, rows: list, request: Request) -> list:
+    """Rows as `{column: value}` dicts, `?_json=` columns decoded."""
     convert = _json_decoder(request)
     if convert is None:
         return [dict(zip(columns, row)) for row in rows]
     return [{c: convert(c, v) for c, v in zip(columns, row)} for row in rows]
 
 
-def rows_as_arrays(columns: list, rows: list, request: Any) -> list:
+def rows_as_arrays(columns: list, rows: list, request: Request) -> list:
+    """Rows as lists of values, `?_json=` columns decoded."""
     convert = _json_decoder(request)
     if convert is None:
         return [list(row) for row in rows]
@@ -74,16 +80,14 @@ def rows_as_arrays(columns: list, rows: list, request: Any) -> list:
 
 
 def json_response(
-    datasette: Any,
+    datasette: Datasette,
     body: Any,
     status: int = 200,
     headers: Optional[dict] = None,
-    request: Any = None,
+    request: Optional[Request] = None,
 ) -> Response:
-    """A JSON `Response` with CORS headers when the instance sends them."""
+    """A JSON `Response` (the router adds CORS headers where the route wants them)."""
     headers = dict(headers or {})
-    if datasette.cors:
-        add_cors_headers(headers)
     return Response(
         json_dumps(body, infinity=wants_infinity(request)),
         status=status,
@@ -93,17 +97,37 @@ def json_response(
 
 
 def newline_delimited(
-    datasette: Any, objects: list, headers: Optional[dict] = None, request: Any = None
+    datasette: Datasette, objects: list, headers: Optional[dict] = None, request: Optional[Request] = None
 ) -> Response:
     """`_shape=array&_nl=on`: one JSON object per line, as text/plain."""
     headers = dict(headers or {})
-    if datasette.cors:
-        add_cors_headers(headers)
     text = "\n".join(json_dumps(item, infinity=wants_infinity(request)) for item in objects)
     return Response(text, content_type="text/plain; charset=utf-8", headers=headers)
 
 
-def render_json(datasette: Any, columns: list, rows: list, request: Any, truncated: bool = False) -> Response:
+def list_shape_response(
+    datasette: Datasette,
+    request: Request,
+    shape: str,
+    columns: list,
+    rows: list,
+    headers: Optional[dict] = None,
+) -> Optional[Response]:
+    """The answer for the list shapes, `arrayfirst` and `array` (`_nl` for one per line);
+    None for the other shapes, which each page builds itself."""
+    if shape == "arrayfirst":
+        return json_response(datasette, [row[0] for row in rows], headers=headers, request=request)
+    if shape != "array":
+        return None
+    objects = rows_as_objects(columns, rows, request)
+    if request.args.get("_nl"):
+        return newline_delimited(datasette, objects, headers=headers, request=request)
+    return json_response(datasette, objects, headers=headers, request=request)
+
+
+def render_json(
+    datasette: Datasette, columns: list, rows: list, request: Request, truncated: bool = False
+) -> Response:
     """The built-in JSON renderer: `{"ok": true, "rows": [...], "truncated": ...}`."""
     return json_response(
         datasette,
@@ -112,14 +136,17 @@ def render_json(datasette: Any, columns: list, rows: list, request: Any, truncat
     )
 
 
-def collect_renderers(datasette: Any) -> dict:
-    """`{extension: (render, can_render)}` from every plugin, later ones replacing earlier."""
-    from .plugins import pm
+def collect_renderers(hook_results: Iterable) -> dict:
+    """`{extension: (render, can_render)}` from the `register_output_renderer` answers,
+    later ones replacing earlier.
 
+    The caller runs the hook: this module turns data into responses and does not know
+    the plugin manager (whose default plugins answer errors through this module).
+    """
     # JSON is built in; views answer `.json` themselves, this entry serves code that
     # looks renderers up by extension.
     renderers: dict = {"json": (render_json, lambda: True)}
-    for hook_result in pm.hook.register_output_renderer(datasette=datasette):
+    for hook_result in hook_results:
         items = hook_result if isinstance(hook_result, list) else [hook_result]
         for item in items:
             if not item:

@@ -7,27 +7,37 @@ the first-request start-up, then each plugin's `asgi_wrapper` (the last one oute
 from __future__ import annotations
 
 import re
-import urllib.parse
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
+from . import request_memo
 from .csrf import CsrfMiddleware
 from .custom_pages import render_page
 from .database import schema_checked
-from .exceptions import Forbidden, NotFound
+from .exceptions import NotFound
 from .plugins import pm
-from .tracer import AsgiTracer
-from .utils import await_me_maybe
-from .utils.asgi import AsgiLifespan, Request, Response
+from .tracer import AsgiTracer, QueryTimer
+from .utils import add_cors_headers, await_me_maybe
+from .utils.asgi import ASGIApp, AsgiLifespan, Receive, Request, Response, Scope, Send
+from .views.errors import exception_response
+
+if TYPE_CHECKING:
+    from .app import Datasette
 
 
 class DatasetteRouter:
     """Finds the view for a path and runs it, handing failures to the plugin hooks."""
 
-    def __init__(self, datasette: Any, routes: list):
+    def __init__(self, datasette: Datasette, routes: list):
         self.ds = datasette
         self.routes = routes
+        # Each route's literal start ("/-/metadata"): a path that does not start with it
+        # skips the regex, so a data page does not try the two dozen /-/ routes.
+        self._prefixes = [
+            "" if regex.flags & re.IGNORECASE else literal_prefix(regex.pattern)
+            for regex, _ in routes
+        ]
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path = scope.get("raw_path")
         if raw_path:
             # raw_path keeps %2F distinct from /, so tilde-encoded names route correctly.
@@ -36,28 +46,29 @@ class DatasetteRouter:
             path = scope["path"]
         base_url = self.ds.setting("base_url")
         if base_url != "/" and path.startswith(base_url):
-            # Views see paths without the prefix; every URL they build goes through
-            # `datasette.urls`, which adds it back exactly once.
+            # The prefix is stripped for routing only: views, custom pages and plugins
+            # see the full path in `request.path`, as in 1.0a7 (`route_path` holds the
+            # stripped one), and `datasette.urls` never adds the prefix twice.
             path = "/" + path[len(base_url) :]
-            raw_query = scope.get("query_string", b"")
-            scope = dict(
-                scope,
-                path=urllib.parse.unquote(path),
-                raw_path=path.encode("latin-1"),
-                route_path=path,
-            )
-            scope["query_string"] = raw_query
+            scope = dict(scope, route_path=path)
         if self.ds.setting("force_https_urls"):
             scope = dict(scope, scheme="https")
-        await self.route_path(scope, receive, send, path)
+        # Metadata lookups and permission answers are worked out once per request.
+        token = request_memo.open_memo()
+        try:
+            await self.route_path(scope, receive, send, path)
+        finally:
+            request_memo.close_memo(token)
 
-    async def route_path(self, scope: dict, receive: Any, send: Any, path: str) -> None:
+    async def route_path(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         request = Request(scope, receive)
         actor = await self._actor(request)
         scope = dict(scope, actor=actor)
         request = Request(scope, receive)
         try:
-            for regex, view in self.routes:
+            for (regex, view), prefix in zip(self.routes, self._prefixes):
+                if not path.startswith(prefix):
+                    continue
                 match = regex.match(path)
                 if match is None:
                     continue
@@ -67,16 +78,17 @@ class DatasetteRouter:
                 self._read_messages(request)
                 response = await view(request, send)
                 if response is not None:
+                    if self.ds.cors and wants_cors(view, request):
+                        add_cors_headers(response.headers)
                     self._write_messages(request, response)
                     await response.asgi_send(send)
                 return
             raise NotFound("404")
         except NotFound as exception:
-            await self.handle_404(request, send, exception, path)
-        except Forbidden as exception:
-            await self.handle_forbidden(request, send, exception)
+            response = await self.not_found_response(request, exception, path)
         except Exception as exception:
-            await self.handle_exception(request, send, exception)
+            response = await exception_response(self.ds, request, exception, pm.hook)
+        await response.asgi_send(send)
 
     def _read_messages(self, request: Request) -> None:
         """Load flash messages from the signed `ds_messages` cookie onto the request."""
@@ -91,7 +103,17 @@ class DatasetteRouter:
             request._messages_changed = True  # a bad cookie is dropped
             return
         if isinstance(messages, list):
-            request._messages = [tuple(m) for m in messages if isinstance(m, list) and len(m) == 2]
+            # Only what `add_message` writes: [text, level]; anything else in a validly
+            # signed cookie is dropped rather than rendered.
+            request._messages = [
+                tuple(m)
+                for m in messages
+                if isinstance(m, list)
+                and len(m) == 2
+                and isinstance(m[0], str)
+                and isinstance(m[1], int)
+                and not isinstance(m[1], bool)
+            ]
 
     def _write_messages(self, request: Request, response: Response) -> None:
         """Send pending messages as `ds_messages`, or clear the cookie once shown."""
@@ -114,71 +136,100 @@ class DatasetteRouter:
                 return actor
         return request.scope.get("actor")
 
-    async def handle_404(
-        self, request: Request, send: Any, exception: NotFound, path: str
-    ) -> None:
+    async def not_found_response(
+        self, request: Request, exception: NotFound, path: str
+    ) -> Response:
+        """The contract's fallbacks when nothing answered (http-cli.md §0.3): redirect
+        `%`-encoded paths and trailing slashes, then try a custom page, then the 404."""
         if "%" in path:
             # Percent-encoded names redirect to their tilde-encoded form.
             new_path = path.replace("~", "~7E").replace("%", "~").replace(".", "~2E")
-            await self._redirect(request, send, new_path)
-            return
+            return self._redirect(request, new_path)
         if path.endswith("/") and path != "/":
-            await self._redirect(request, send, path.rstrip("/") or "/")
-            return
+            return self._redirect(request, path.rstrip("/") or "/")
         try:
             if not self.ds._startup_invoked:
                 await self.ds.invoke_startup()
             response = await render_page(self.ds, request, path)
-        except NotFound as page_exception:
-            exception = page_exception
-            response = None
         except Exception as page_exception:
-            await self.handle_exception(request, send, page_exception)
-            return
-        if response is not None:
-            self._write_messages(request, response)
-            await response.asgi_send(send)
-            return
-        await self.handle_exception(request, send, exception)
+            # A template that called raise_404() replaces the original 404.
+            return await exception_response(self.ds, request, page_exception, pm.hook)
+        if response is None:
+            return await exception_response(self.ds, request, exception, pm.hook)
+        self._write_messages(request, response)
+        return response
 
-    async def _redirect(self, request: Request, send: Any, path: str) -> None:
+    def _redirect(self, request: Request, path: str) -> Response:
         location = self.ds.urls.path(path)
         if request.query_string:
             location += "?" + request.query_string
-        await Response.redirect(location).asgi_send(send)
+        return Response.redirect(location)
 
-    async def handle_forbidden(self, request: Request, send: Any, exception: Forbidden) -> None:
-        message = exception.args[0] if exception.args else ""
-        results = pm.hook.forbidden(datasette=self.ds, request=request, message=message)
-        if not await self._send_first_response(results, send):
-            await Response.text(message, status=403).asgi_send(send)
 
-    async def handle_exception(self, request: Request, send: Any, exception: BaseException) -> None:
-        results = pm.hook.handle_exception(
-            datasette=self.ds, request=request, exception=exception
-        )
-        if not await self._send_first_response(results, send):
-            await Response.text(str(exception), status=500).asgi_send(send)
+_REGEX_SYNTAX = set("\\.^$*+?{}[]|()")
 
-    @staticmethod
-    async def _send_first_response(results: list, send: Any) -> bool:
-        """Send the first hook result that resolves to a response; False if none did."""
-        for result in results:
-            response = await await_me_maybe(result)
-            if response is not None:
-                await response.asgi_send(send)
-                return True
-        return False
+
+def literal_prefix(pattern: str) -> str:
+    """The characters every match of `pattern` (anchored at the start) begins with.
+
+    Stops at the first regex syntax character, and leaves out the character before a
+    quantifier, so "/-/config\\.json" gives "/-/config" and "/ab?c" gives "/a". A
+    pattern with a top-level alternative ("a|b") has none.
+    """
+    if _has_top_level_bar(pattern):
+        return ""
+    if pattern.startswith("^"):
+        pattern = pattern[1:]
+    prefix = []
+    for char in pattern:
+        if char in _REGEX_SYNTAX:
+            if char in "*?{" and prefix:
+                prefix.pop()
+            break
+        prefix.append(char)
+    return "".join(prefix)
+
+
+def _has_top_level_bar(pattern: str) -> bool:
+    depth, escaped, in_class = 0, False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+    return False
+
+
+def wants_cors(view: Any, request: Request) -> bool:
+    """Whether the route's answers carry the CORS headers under `--cors`.
+
+    `routes.py` marks each view with `cors`: True, or a function of the request (the
+    database page sends them for its JSON and queries only).
+    """
+    policy = getattr(view, "cors", False)
+    if callable(policy):
+        return bool(policy(request))
+    return bool(policy)
 
 
 class StartupOnFirstRequest:
     """Awaits `datasette.invoke_startup()` (idempotent) before passing a request on."""
 
-    def __init__(self, app: Any, datasette: Any):
+    def __init__(self, app: ASGIApp, datasette: Datasette):
         self.app = app
         self.ds = datasette
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self.ds._startup_invoked:
             await self.ds.invoke_startup()
         await self.app(scope, receive, send)
@@ -190,11 +241,11 @@ class CatalogRefresh:
     # Plugin routes, static files and custom pages do not need a current catalog.
     _skip = re.compile(r"^/-/(static|static-plugins)/")
 
-    def __init__(self, app: Any, datasette: Any):
+    def __init__(self, app: ASGIApp, datasette: Datasette):
         self.app = app
         self.ds = datasette
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") != "http" or self._skip.match(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
@@ -208,9 +259,11 @@ class CatalogRefresh:
             schema_checked.reset(token)
 
 
-def build_app(datasette: Any) -> Any:
+def build_app(datasette: Datasette) -> Any:
     """The instance's ASGI application."""
     app: Any = DatasetteRouter(datasette, datasette._routes())
+    # Inside the catalog refresh: the footer reports the page's own queries.
+    app = QueryTimer(app)
     app = CatalogRefresh(app, datasette)
     app = CsrfMiddleware(
         app,

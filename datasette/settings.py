@@ -34,6 +34,24 @@ SETTINGS = (
 
 DEFAULT_SETTINGS = {setting.name: setting.default for setting in SETTINGS}
 
+# Settings of ours that 1.0a7 lacks. Kept out of SETTINGS so `/-/settings.json` and
+# `--help-settings` stay as 1.0a7 shows them; accepted in the config's `settings` and by the
+# constructor (`-s settings.gzip_responses false` on the command line).
+EXTRA_SETTINGS = (
+    Setting("inline_read_budget_ms", 2, "Milliseconds a read may first run on the event loop before moving to a read thread (0: always a thread)"),
+    Setting("default_deny", False, "Refuse every view permission to anyone but root unless a rule or a public resource allows it"),
+    Setting("gzip_responses", True, "Gzip text-like responses (HTML, JSON, CSV, CSS, JS) when the client accepts it"),
+    Setting("column_stats", True, "Index per-column statistics in the background (docs/column-statistics.md)"),
+    Setting("column_stats_batch_ms", 50, "Milliseconds each batch of the column statistics indexer may take before it yields"),
+    # Retention of the audit log and of finished jobs (docs/activity.md); 0 = no limit.
+    Setting("audit_max_age_days", 0, "Days audit log rows are kept (0 = forever)"),
+    Setting("audit_max_rows", 0, "Most audit log rows kept, newest first (0 = no limit)"),
+    Setting("jobs_max_age_days", 30, "Days finished jobs are kept (0 = forever)"),
+    Setting("jobs_max_rows", 1000, "Most finished jobs kept, newest first (0 = no limit)"),
+)
+
+EXTRA_DEFAULT_SETTINGS = {setting.name: setting.default for setting in EXTRA_SETTINGS}
+
 OBSOLETE_SETTINGS = {
     "hash_urls": "hash_urls is no longer a setting: hashed URLs are provided by a plugin",
     "default_cache_ttl_hashed": "default_cache_ttl_hashed is no longer a setting: hashed URLs are provided by a plugin",

@@ -23,11 +23,6 @@ from .utils import (
 NULL_TOKEN = "$null"
 
 
-def quote(name: str) -> str:
-    """Bracket-quote an identifier (brackets inside names are doubled)."""
-    return "[" + name.replace("]", "]]") + "]"
-
-
 @dataclass
 class TableQuery:
     """Everything needed to write a table page's SQL.
@@ -57,7 +52,7 @@ class TableQuery:
 
     def select_clause(self) -> str:
         """The column list: `rowid` first for rowid tables, then the chosen columns."""
-        columns = [quote(c) for c in self.select_columns]
+        columns = [escape_sqlite(c) for c in self.select_columns]
         if self.use_rowid:
             columns.insert(0, "rowid")
         return ", ".join(columns)
@@ -80,8 +75,8 @@ class TableQuery:
             return ""
         terms = []
         if self.sort:
-            terms.append(quote(self.sort) + (" desc" if self.sort_desc else ""))
-        terms.extend(quote(pk) if pk != "rowid" else "rowid" for pk in self.pks)
+            terms.append(escape_sqlite(self.sort) + (" desc" if self.sort_desc else ""))
+        terms.extend(escape_sqlite(pk) for pk in self.pks)
         return "order by " + ", ".join(terms) if terms else ""
 
     def page_sql_and_params(self) -> tuple:
@@ -99,11 +94,15 @@ class TableQuery:
                 clauses.append(clause)
                 params.update(keyset_params)
         where = ("where " + " and ".join(f"({c})" for c in clauses)) if clauses else ""
-        sql = (
-            f"select {self.select_clause()} {self.from_sql} {where} {self.order_by()}"
-            f" limit {self.page_size + 1}{offset}"
-        )
-        return " ".join(sql.split()), params
+        # Joined part by part, not whitespace-collapsed: a quoted name may hold a newline.
+        parts = [
+            f"select {self.select_clause()}",
+            self.from_sql,
+            where,
+            self.order_by(),
+            f"limit {self.page_size + 1}{offset}",
+        ]
+        return " ".join(part for part in parts if part), params
 
     def keyset_clause(self, token: str) -> tuple:
         """The predicate selecting rows after the row the token names.
@@ -132,7 +131,7 @@ class TableQuery:
         pk_after = compound_keys_after_sql(self.pks, start)
         if not self.sort:
             return pk_after, params
-        column = quote(self.sort)
+        column = escape_sqlite(self.sort)
         sort_value = components[0]
         if is_null:
             if self.sort_desc:
@@ -142,7 +141,7 @@ class TableQuery:
         # type (integer, real, text) is exact; fall back to the token's text if that row
         # has gone.
         pk_match = " and ".join(
-            f"{'rowid' if pk == 'rowid' else quote(pk)} = :p{start + i}"
+            f"{escape_sqlite(pk)} = :p{start + i}"
             for i, pk in enumerate(self.pks)
         )
         params["sort_value"] = self.typed(self.sort, sort_value)

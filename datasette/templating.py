@@ -12,7 +12,7 @@ import hashlib
 import json
 import urllib.parse
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, List, Optional, Sequence, Union
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, Template
 from markupsafe import Markup
@@ -25,7 +25,14 @@ from .utils import (
     format_bytes,
     to_css_class,
 )
+from .utils.config import merge_dicts
 from .permissions import database_cascade, table_cascade
+from .plugins import get_plugins, pm
+from .version import __version__
+
+if TYPE_CHECKING:
+    from .app import Datasette
+    from .utils.asgi import Request
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -64,7 +71,7 @@ def app_css_hash() -> str:
     return _app_css_hash["hash"]
 
 
-def _url_items(datasette: Any, items: list) -> list:
+def _url_items(datasette: "Datasette", items: list) -> list:
     """URL strings or `{url, sri, module}` dicts as dicts, `/` URLs under `base_url`."""
     output = []
     for item in items:
@@ -77,10 +84,8 @@ def _url_items(datasette: Any, items: list) -> list:
     return output
 
 
-async def collect_urls(datasette: Any, hook_name: str, hook_kwargs: dict) -> list:
+async def collect_urls(datasette: "Datasette", hook_name: str, hook_kwargs: dict) -> list:
     """Plugin CSS/JS URLs then the root metadata list, de-duplicated by URL."""
-    from .plugins import pm
-
     collected: list = []
     for result in getattr(pm.hook, hook_name)(**hook_kwargs):
         result = await await_me_maybe(result)
@@ -97,10 +102,16 @@ async def collect_urls(datasette: Any, hook_name: str, hook_kwargs: dict) -> lis
     return unique
 
 
-def crumb_items_function(datasette: Any, request: Any):
+def crumb_items_function(
+    datasette: "Datasette", request: Optional["Request"]
+) -> Callable[..., Awaitable[list]]:
     """The `crumb_items(request, database=None, table=None)` template function."""
 
-    async def crumb_items(request: Any = request, database: Optional[str] = None, table: Optional[str] = None) -> list:
+    async def crumb_items(
+        request: Optional["Request"] = request,
+        database: Optional[str] = None,
+        table: Optional[str] = None,
+    ) -> list:
         actor = request.actor if request is not None else None
         crumbs = []
         visible, _ = await datasette.check_visibility(actor, action="view-instance")
@@ -127,27 +138,24 @@ def crumb_items_function(datasette: Any, request: Any):
 
 
 async def render_template(
-    datasette: Any,
-    templates: Any,
+    datasette: "Datasette",
+    templates: Union[str, Sequence[str], Template],
     context: Any = None,
-    request: Any = None,
+    request: Optional["Request"] = None,
     view_name: Optional[str] = None,
 ) -> str:
-    """Render the first existing template of `templates` with the core and plugin context."""
-    from .plugins import pm
-    from .version import __version__
+    """Render the first existing template of `templates` with the core and plugin context.
 
+    `context` may be a dict or a dataclass instance. Plugin variables
+    (`extra_template_vars`) win over the core ones; with `?_context=1` and the
+    `template_debug` setting the context is shown as JSON instead.
+    """
     if not datasette._startup_invoked:
         raise Exception("render_template() called before await ds.invoke_startup()")
     context = context or {}
     if dataclasses.is_dataclass(context) and not isinstance(context, type):
         context = dataclasses.asdict(context)
-    if isinstance(templates, Template):
-        template = templates
-    else:
-        if isinstance(templates, str):
-            templates = [templates]
-        template = datasette.jinja_env.select_template(templates)
+    template = _select_template(datasette, templates)
     hook_kwargs = dict(
         template=template.name,
         database=context.get("database"),
@@ -157,6 +165,36 @@ async def render_template(
         request=request,
         datasette=datasette,
     )
+    body_scripts = await _body_scripts(hook_kwargs)
+    extra_template_vars = await _extra_template_vars(hook_kwargs)
+    template_context = {
+        **context,
+        **await _core_context(datasette, request, hook_kwargs, body_scripts),
+        **extra_template_vars,
+    }
+    if (
+        request is not None
+        and request.args.get("_context")
+        and datasette.setting("template_debug")
+    ):
+        return "<pre>{}</pre>".format(
+            Markup.escape(json.dumps(template_context, default=repr, indent=4))
+        )
+    return await template.render_async(template_context)
+
+
+def _select_template(
+    datasette: "Datasette", templates: Union[str, Sequence[str], Template]
+) -> Template:
+    if isinstance(templates, Template):
+        return templates
+    if isinstance(templates, str):
+        templates = [templates]
+    return datasette.jinja_env.select_template(templates)
+
+
+async def _body_scripts(hook_kwargs: dict) -> List[dict]:
+    """`extra_body_script` results as `{script, module}` dicts, scripts marked safe."""
     body_scripts = []
     for script in pm.hook.extra_body_script(**hook_kwargs):
         script = await await_me_maybe(script)
@@ -166,39 +204,58 @@ async def render_template(
             )
         elif script:
             body_scripts.append({"script": Markup(script), "module": False})
-    extra_template_vars: dict = {}
-    for extra_vars in pm.hook.extra_template_vars(**hook_kwargs):
-        extra_vars = await await_me_maybe(extra_vars)
-        if extra_vars is None:
-            continue
-        if not isinstance(extra_vars, dict):
-            raise TypeError(
-                f"extra_template_vars must return a dict, got {type(extra_vars).__name__}"
-            )
-        extra_template_vars.update(extra_vars)
+    return body_scripts
 
+
+async def _extra_template_vars(hook_kwargs: dict) -> dict:
+    """The `extra_template_vars` dicts merged in hook order; anything else is a TypeError."""
+    return merge_dicts(
+        [await await_me_maybe(v) for v in pm.hook.extra_template_vars(**hook_kwargs)],
+        lambda extra_vars: TypeError(
+            f"extra_template_vars must return a dict, got {type(extra_vars).__name__}"
+        ),
+    )
+
+
+def hook_links(hook: Callable, **arguments: Any) -> Callable[[], Awaitable[list]]:
+    """An async template function joining the link lists of a menu hook's plugins.
+
+    For `menu_links` and the `*_actions` hooks: each implementation returns a list (or
+    an awaitable of one, or None); the function returns them joined, in hook order.
+    """
+
+    async def links() -> list:
+        found: list = []
+        for result in hook(**arguments):
+            extra = await await_me_maybe(result)
+            if extra:
+                found.extend(extra)
+        return found
+
+    return links
+
+
+async def _core_context(
+    datasette: "Datasette",
+    request: Optional["Request"],
+    hook_kwargs: dict,
+    body_scripts: List[dict],
+) -> dict:
+    """The variables every page template can use, before the plugins' own."""
     actor = request.actor if request is not None else None
-
-    async def menu_links() -> list:
-        links = []
-        for hook in pm.hook.menu_links(datasette=datasette, actor=actor, request=request):
-            extra_links = await await_me_maybe(hook)
-            if extra_links:
-                links.extend(extra_links)
-        return links
-
     csrftoken = (
         request.scope["csrftoken"]
         if request is not None and "csrftoken" in request.scope
         else (lambda: "")
     )
-    template_context = {
-        **context,
+    return {
         "request": request,
         "crumb_items": crumb_items_function(datasette, request),
         "urls": datasette.urls,
         "actor": actor,
-        "menu_links": menu_links,
+        "menu_links": hook_links(
+            pm.hook.menu_links, datasette=datasette, actor=actor, request=request
+        ),
         "display_actor": display_actor,
         "show_logout": request is not None
         and "ds_actor" in request.cookies
@@ -214,21 +271,9 @@ async def render_template(
         "csrftoken": csrftoken,
         "datasette_version": __version__,
     }
-    template_context.update(extra_template_vars)
-    if (
-        request is not None
-        and request.args.get("_context")
-        and datasette.setting("template_debug")
-    ):
-        return "<pre>{}</pre>".format(
-            Markup.escape(json.dumps(template_context, default=repr, indent=4))
-        )
-    return await template.render_async(template_context)
 
 
 def plugin_template_dirs() -> list:
     """`templates/` folders of registered plugins, in registration order."""
-    from .plugins import get_plugins
-
     return [p["templates_path"] for p in get_plugins() if p["templates_path"]]
 

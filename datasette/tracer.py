@@ -5,6 +5,9 @@ recorded unless a trace list is active for the current context: `capture_traces(
 activates one, and `AsgiTracer` does so for each request that asks for it. The active list
 lives in a `ContextVar`, so tasks started inside a traced request (`asyncio.gather`,
 `create_task`) inherit it, and concurrent requests never see each other's traces.
+
+Independently of `?_trace=1`, `QueryTimer` adds up how long each request's SQL took (every
+`trace("sql", ...)` block) so the page footer can say so: `queries_ms()` reads the sum.
 """
 
 from __future__ import annotations
@@ -18,7 +21,16 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional, Tuple
 
-__all__ = ["AsgiTracer", "capture_traces", "get_task_id", "trace", "trace_child_tasks"]
+__all__ = [
+    "AsgiTracer",
+    "QueryTimer",
+    "capture_traces",
+    "get_task_id",
+    "queries_ms",
+    "time_queries",
+    "trace",
+    "trace_child_tasks",
+]
 
 TRACE_RESERVED_KEYS = frozenset({"type", "start", "end", "duration_ms", "traceback"})
 
@@ -32,6 +44,21 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _active_traces: ContextVar[Optional[List[Dict[str, Any]]]] = ContextVar(
     "datasette_active_traces", default=None
+)
+
+
+class _QueryTotals:
+    """The running sum of one request's SQL time; shared by the tasks the request starts."""
+
+    __slots__ = ("count", "ms")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.ms = 0.0
+
+
+_query_totals: ContextVar[Optional[_QueryTotals]] = ContextVar(
+    "datasette_query_totals", default=None
 )
 
 
@@ -63,7 +90,8 @@ def trace(trace_type: str, **kwargs: Any) -> Iterator[Dict[str, Any]]:
     reserved = TRACE_RESERVED_KEYS.intersection(kwargs)
     assert not reserved, f"These keys are reserved: {', '.join(sorted(reserved))}"
     traces = _active_traces.get()
-    if traces is None:
+    totals = _query_totals.get() if trace_type == "sql" else None
+    if traces is None and totals is None:
         yield kwargs
         return
     start = time.perf_counter()
@@ -71,16 +99,20 @@ def trace(trace_type: str, **kwargs: Any) -> Iterator[Dict[str, Any]]:
         yield kwargs
     finally:
         end = time.perf_counter()
-        traces.append(
-            {
-                "type": trace_type,
-                "start": start,
-                "end": end,
-                "duration_ms": (end - start) * 1000,
-                "traceback": _caller_stack(),
-                **kwargs,
-            }
-        )
+        if totals is not None:
+            totals.count += 1
+            totals.ms += (end - start) * 1000
+        if traces is not None:
+            traces.append(
+                {
+                    "type": trace_type,
+                    "start": start,
+                    "end": end,
+                    "duration_ms": (end - start) * 1000,
+                    "traceback": _caller_stack(),
+                    **kwargs,
+                }
+            )
 
 
 @contextmanager
@@ -91,6 +123,31 @@ def trace_child_tasks() -> Iterator[None]:
     are created, so they already share the active trace list; nothing else is needed.
     """
     yield
+
+
+@contextmanager
+def time_queries() -> Iterator[None]:
+    """Add up the SQL time of this context (and of tasks it starts) for `queries_ms()`.
+
+    Queries that run concurrently are each counted in full: the sum says how much
+    database work the page cost, which can exceed the wall time it waited.
+    """
+    token = _query_totals.set(_QueryTotals())
+    try:
+        yield
+    finally:
+        _query_totals.reset(token)
+
+
+def queries_ms() -> Optional[float]:
+    """Milliseconds spent in SQL so far in the current `time_queries()` context.
+
+    None outside one, or when no query has run yet.
+    """
+    totals = _query_totals.get()
+    if totals is None or not totals.count:
+        return None
+    return totals.ms
 
 
 @contextmanager
@@ -238,3 +295,20 @@ class AsgiTracer:
             start_message = {**start_message, "headers": headers}
         await send(start_message)
         await send({"type": "http.response.body", "body": body})
+
+
+class QueryTimer:
+    """ASGI middleware: every HTTP request runs inside `time_queries()`.
+
+    Pages read the total with `queries_ms()` when they render (the footer's "Queries took").
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("type") != "http":
+            await self.app(scope, receive, send)
+            return
+        with time_queries():
+            await self.app(scope, receive, send)

@@ -3,23 +3,33 @@
 SQLite allows one writer at a time. Rather than let connections fight over the lock (and
 fail with "database is locked"), every write to a database goes through a single thread
 that owns its only write connection. Callers put a `WriteTask` on the thread's inbox and
-await the answer on a `janus` queue made for that call.
+await the answer on an asyncio future made for that call.
 
-The inbox is a plain thread-safe queue, not a janus queue, because a janus queue is bound
-to one event loop while the write thread outlives loops: tests, `TestClient` and the
-server can all drive the same database from different loops. Each reply queue is created
-in the caller's loop, which is exactly the loop that awaits it.
+The inbox is a plain thread-safe queue, because the write thread outlives event loops:
+tests, `TestClient` and the server can all drive the same database from different loops.
+Each reply future belongs to the caller's loop, which is exactly the loop that awaits
+it; the thread hands the answer over with `loop.call_soon_threadsafe`, the one way into a
+loop from another thread (a future, unlike the janus queue used before, costs no locks or
+queues per write).
+
+Acknowledged means committed: the answer is handed over only after the task's function,
+which commits its own work, has returned. Durability is SQLite's: the internal database
+commits with `synchronous=FULL` in WAL mode (internal/store.py); user databases keep
+SQLite's default, `synchronous=FULL`, in whatever journal mode the file has, so an
+acknowledged write has been synced to disk. Commits are not batched across tasks: each
+task is its own transaction (the write API's `in_transaction`, `execute_write`'s
+`with conn:`), and sharing one commit between callers would need those functions to
+give up their BEGIN/COMMIT to the thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
 import uuid
 from typing import Any, Callable, Optional
-
-import janus
 
 logger = logging.getLogger("datasette.writer")
 
@@ -30,12 +40,16 @@ _STOP = object()
 class WriteTask:
     """One unit of work for a write thread: a function of the write connection."""
 
-    __slots__ = ("fn", "task_id", "reply_queue")
+    __slots__ = ("fn", "task_id", "reply")
 
-    def __init__(self, fn: Callable, task_id: uuid.UUID, reply_queue: Optional[Any]):
+    def __init__(
+        self, fn: Callable, task_id: uuid.UUID,
+        reply: Optional[tuple[asyncio.AbstractEventLoop, asyncio.Future]],
+    ):
         self.fn = fn
         self.task_id = task_id
-        self.reply_queue = reply_queue
+        # (the caller's loop, the future it awaits), or None for a fire-and-forget task
+        self.reply = reply
 
 
 class WriteThread:
@@ -79,13 +93,10 @@ class WriteThread:
         if not block:
             self._inbox.put(WriteTask(fn, task_id, None))
             return task_id
-        reply: janus.Queue = janus.Queue()
-        try:
-            self._inbox.put(WriteTask(fn, task_id, reply))
-            ok, value = await reply.async_q.get()
-        finally:
-            reply.close()
-            await reply.wait_closed()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._inbox.put(WriteTask(fn, task_id, (loop, future)))
+        ok, value = await future
         if ok:
             return value
         raise value
@@ -120,12 +131,15 @@ class WriteThread:
                     self._reply(task, False, e)
                 else:
                     self._reply(task, True, result)
+                # Not kept while waiting for the next one: a finished task's reply queue
+                # can reach its caller's frames, and through them a dropped instance.
+                task = result = None
         finally:
             if conn is not None:
                 conn.close()
 
     def _reply(self, task: WriteTask, ok: bool, value: Any) -> None:
-        if task.reply_queue is None:
+        if task.reply is None:
             if not ok:
                 logger.error(
                     "Write task %s on %s failed: %r",
@@ -135,9 +149,19 @@ class WriteThread:
                     exc_info=(type(value), value, value.__traceback__),
                 )
             return
+        loop, future = task.reply
         try:
-            task.reply_queue.sync_q.put((ok, value))
-        except Exception:
-            # The caller's queue was closed (its task was cancelled): nobody to tell.
+            loop.call_soon_threadsafe(_settle, future, ok, value, self._name, task.task_id)
+        except RuntimeError:
+            # The caller's loop is closed: nobody to tell.
             if not ok:
                 logger.error("Write task %s on %s failed: %r", task.task_id, self._name, value)
+
+
+def _settle(future: asyncio.Future, ok: bool, value: Any, name: str, task_id: uuid.UUID) -> None:
+    """Give the caller its answer, on its loop; a cancelled caller only hears of failures
+    through the log."""
+    if not future.cancelled():
+        future.set_result((ok, value))
+    elif not ok:
+        logger.error("Write task %s on %s failed: %r", task_id, name, value)

@@ -25,6 +25,23 @@ from datasette.app import Datasette  # noqa: E402
 from .fixtures import READ_API_METADATA, make_read_api_db, make_sample_db  # noqa: E402
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--no-threads",
+        action="store_true",
+        help="Run every in-process Datasette with num_sql_threads=0 (the mode used under "
+        "Pyodide); also DATASETTE_TEST_NO_THREADS=1. tests/test_no_threads.py runs a subset so.",
+    )
+
+
+def pytest_configure(config):
+    if config.getoption("--no-threads") or os.environ.get("DATASETTE_TEST_NO_THREADS"):
+        from datasette import settings
+
+        # The dict the constructor copies its defaults from: an explicit setting still wins.
+        settings.DEFAULT_SETTINGS["num_sql_threads"] = 0
+
+
 @pytest.fixture
 def db_path(tmp_path):
     """A real SQLite file with a few related tables (see `fixtures.make_sample_db`)."""

@@ -906,7 +906,8 @@ def test_row_page(read_api_server):
     assert headers == ["id", "name", "state"]
     assert [td.text for td in rows[0]] == ["1", "San Francisco", "CA"]
     assert rows[0][1].attrs["class"] == "col-name type-str"
-    assert rows[0][0].attrs["class"] == "col-id type-pk"
+    # Key cells are typed by their value on the row page (issue 9, row page).
+    assert rows[0][0].attrs["class"] == "col-id type-int"
     # Row pages keep their cache headers
     assert page.response.headers["cache-control"] == "max-age=5"
     # Links from other tables

@@ -746,7 +746,8 @@ def test_export_links(read_api_server):
     export = doc.find("p", class_="export-links")
     assert export.stripped() == "This data as json, CSV (advanced)"
     links = {a.text(): a.get("href") for a in export.find_all("a")}
-    assert links["json"] == "/fixtures/cities.json?state=CA"
+    # cities has a foreign key: exports carry the labels (issue 9, table page HTML).
+    assert links["json"] == "/fixtures/cities.json?state=CA&_labels=on"
     assert urllib.parse.urlsplit(links["CSV"]).path == "/fixtures/cities.csv"
     assert query_pairs(links["CSV"]) == [("state", "CA"), ("_labels", "on"), ("_size", "max")]
     assert links["advanced"] == "#export"
@@ -766,14 +767,17 @@ def test_advanced_export_block(read_api_server):
     export = doc.find("div", id="export")
     assert "advanced-export" in export.classes
     shapes = {a.text(): a.get("href") for a in export.find_all("a")}
-    assert shapes["default"] == "/fixtures/cities.json?_sort=name"
-    assert query_pairs(shapes["array"]) == [("_sort", "name"), ("_shape", "array")]
+    # The shapes extend the JSON link, which asks for labels (issue 9, table page HTML).
+    assert shapes["default"] == "/fixtures/cities.json?_sort=name&_labels=on"
+    labels = ("_labels", "on")
+    assert query_pairs(shapes["array"]) == [("_sort", "name"), labels, ("_shape", "array")]
     assert query_pairs(shapes["newline-delimited"]) == [
         ("_sort", "name"),
+        labels,
         ("_shape", "array"),
         ("_nl", "on"),
     ]
-    assert query_pairs(shapes["object"]) == [("_sort", "name"), ("_shape", "object")]
+    assert query_pairs(shapes["object"]) == [("_sort", "name"), labels, ("_shape", "object")]
     form = export.find("form")
     assert form.get("action") == "/fixtures/cities.csv"
     assert form.get("method") == "get"
@@ -832,7 +836,7 @@ def test_plugin_renderer_in_export_links(make_ds, serve_ds, read_api_db_path):
     assert export.stripped() == "This data as json, testall, CSV (advanced)"
     assert {a.text(): a.get("href") for a in export.find_all("a")}[
         "testall"
-    ] == "/fixtures/cities.testall"
+    ] == "/fixtures/cities.testall?_labels=on"
     assert states.find("p", class_="export-links").stripped() == "This data as json, CSV (advanced)"
 
 
@@ -852,7 +856,8 @@ def test_metadata_facets_html(read_api_server):
     state = facets["state"]
     assert state.classes == ["facet-info", "facet-fixtures-places-state"]
     assert state.get("id") == "facet-state"
-    assert state.find("strong").stripped() == "state"
+    # The total sits inside the heading's <strong>, as in 1.0a7 (issue 9, table page HTML).
+    assert state.find("strong").stripped() == "state 3"
     assert state.find("span", class_="facet-info-total").text() == "3"
     # Metadata facets cannot be hidden.
     assert state.find("a", class_="cross") is None
@@ -867,7 +872,7 @@ def test_metadata_facets_html(read_api_server):
         ("MC", "http://127.0.0.1:{}/fixtures/places?state=MC".format(port), "MC 1"),
     ]
     tags = facets["tags"]
-    assert tags.find("strong").stripped() == "tags (array)"
+    assert tags.find("strong").stripped() == "tags (array) 3"
     assert [li.stripped() for li in tags.find("ul").find_all("li")] == [
         "tag1 2",
         "tag2 1",
@@ -909,7 +914,7 @@ def test_date_facet_and_truncation(read_api_server):
     doc = page(read_api_server, "/fixtures/places?_facet_date=created&_facet_size=2")
     created = facet_infos(doc)["created"]
     assert created.get("id") == "facet-created"
-    assert created.find("strong").stripped() == "created (date)"
+    assert created.find("strong").stripped() == "created (date) >2"
     assert created.find("span", class_="facet-info-total").text() == ">2"
     truncated = created.find("li", class_="facet-truncated")
     link = truncated.find("a")
@@ -1247,7 +1252,7 @@ def test_base_url_prefixes_links(make_ds, serve_ds, read_api_db_path):
     assert first[0].find("a").get("href") == "/prefix/fixtures/cities/1"
     assert first[2].find("a").get("href") == "/prefix/fixtures/states/CA"
     export = {a.text(): a.get("href") for a in doc.find("p", class_="export-links").find_all("a")}
-    assert export["json"] == "/prefix/fixtures/cities.json?state=CA"
+    assert export["json"] == "/prefix/fixtures/cities.json?state=CA&_labels=on"
     assert export["CSV"].startswith("/prefix/fixtures/cities.csv?")
     assert doc.find("div", id="export").find("form").get("action") == "/prefix/fixtures/cities.csv"
     link = response.headers["link"]
@@ -1465,8 +1470,11 @@ def test_fk_label_edge_cases_and_blob_sizes(make_ds, serve_ds, tmp_path):
     )
     # A blank label shows as "-".
     assert rows[1][1] == ("col-owner_id type-int", '<a href="/pets/owners/2">-</a>&nbsp;<em>2</em>')
-    # No label column: the label is the value, shown once.
-    assert rows[0][2] == ("col-bare_id type-int", '<a href="/pets/bare/7">7</a>')
+    # No label column: an integer key shows link and value, as 1.0a7 does (issue 9).
+    assert rows[0][2] == (
+        "col-bare_id type-int",
+        '<a href="/pets/bare/7">7</a>&nbsp;<em>7</em>',
+    )
     assert rows[0][3] == (
         "col-photo type-bytes",
         '<a class="blob-download" href="/pets/pets/1.blob?_blob_column=photo" title="2.0 KB">'

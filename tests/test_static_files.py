@@ -72,3 +72,20 @@ def test_app_css_link_carries_its_hash(make_ds, serve_ds):
         page = httpx.get(server.url + "/")
     assert f"/-/static/app.css?{ds.app_css_hash()}" in page.text
     assert len(ds.app_css_hash()) == 6
+
+
+def test_favicon_is_a_real_icon():
+    """A 32x32 RGBA PNG with more than one colour (the old asset was a 1x1 placeholder)."""
+    import struct
+    import zlib
+
+    from datasette.templating import STATIC
+
+    data = (STATIC / "favicon.png").read_bytes()
+    width, height, depth, colour_type = struct.unpack(">IIBB", data[16:26])
+    assert (width, height, depth, colour_type) == (32, 32, 8, 6)
+    idat = data[data.index(b"IDAT") + 4 : data.index(b"IEND") - 8]
+    pixels = zlib.decompress(idat)
+    rows = [pixels[i * (1 + 4 * width) + 1 : (i + 1) * (1 + 4 * width)] for i in range(height)]
+    colours = {row[x * 4 : x * 4 + 4] for row in rows for x in range(width)}
+    assert len(colours) >= 3

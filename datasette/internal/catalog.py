@@ -7,13 +7,19 @@ catalog never sees a database half-refreshed. Databases no longer attached lose 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
-from ..utils.schema import table_column_details
+from ..utils.schema import schema_version, table_column_details
+from ..utils.text import escape_sqlite
 from ..utils.sqlite import sqlite3
+from .activity.progress import iterate_with_progress
+
+if TYPE_CHECKING:  # only for annotations: database.py is the room above this one
+    from ..database import Database
 
 logger = logging.getLogger("datasette.internal")
 
@@ -103,11 +109,6 @@ def clear_catalog(conn: Any) -> None:
         conn.execute(f"DELETE FROM {table}")
 
 
-def schema_version(conn: Any) -> int:
-    """SQLite's counter of schema changes for the connection's main database."""
-    return conn.execute("PRAGMA schema_version").fetchone()[0]
-
-
 def read_snapshot(
     conn: Any, database_name: str, path: Optional[str], is_memory: bool
 ) -> Snapshot:
@@ -116,7 +117,9 @@ def read_snapshot(
     tables = conn.execute(
         "select name, rootpage, sql from sqlite_master where type = 'table'"
     ).fetchall()
-    for name, rootpage, sql in tables:
+    # A bar only on a terminal, and only for hundreds of tables (see activity/progress.py).
+    label = f"Cataloguing {database_name}"
+    for name, rootpage, sql in iterate_with_progress(tables, label):
         snapshot.tables.append((database_name, name, rootpage, sql))
         try:
             details = table_column_details(conn, name)
@@ -126,8 +129,8 @@ def read_snapshot(
         for column in details:
             snapshot.columns.append((database_name, name, *column))
         try:
-            index_rows = conn.execute(f"PRAGMA index_list([{name}])").fetchall()
-            fk_rows = conn.execute(f"PRAGMA foreign_key_list([{name}])").fetchall()
+            index_rows = conn.execute(f"PRAGMA index_list({escape_sqlite(name)})").fetchall()
+            fk_rows = conn.execute(f"PRAGMA foreign_key_list({escape_sqlite(name)})").fetchall()
         except sqlite3.Error:
             continue
         for seq, index_name, unique, origin, partial in (tuple(r)[:5] for r in index_rows):
@@ -139,10 +142,42 @@ def read_snapshot(
     return snapshot
 
 
+def catalog_matches(conn: Any, snapshot: Snapshot) -> bool:
+    """Whether the stored catalog rows of the snapshot's database are exactly its rows.
+
+    Rewriting identical rows is not free: every page written goes to the WAL, and a
+    replicated internal database (Litestream) uploads each one.
+    """
+    name = snapshot.database_name
+    stored = conn.execute(
+        "SELECT path, is_memory, schema_version FROM catalog_databases"
+        " WHERE database_name = ?",
+        (name,),
+    ).fetchone()
+    expected = (snapshot.path, int(snapshot.is_memory), snapshot.schema_version)
+    if stored is None or tuple(stored) != expected:
+        return False
+    for table, rows in zip(
+        CATALOG_TABLES[1:],
+        (snapshot.tables, snapshot.columns, snapshot.indexes, snapshot.foreign_keys),
+    ):
+        existing = conn.execute(
+            f"SELECT * FROM {table} WHERE database_name = ?", (name,)
+        ).fetchall()
+        if sorted(map(tuple, existing), key=repr) != sorted(map(tuple, rows), key=repr):
+            return False
+    return True
+
+
 def write_snapshot(conn: Any, snapshot: Snapshot) -> None:
-    """Replace one database's catalog rows with the snapshot, in one transaction."""
+    """Replace one database's catalog rows with the snapshot, in one transaction.
+
+    Rows already equal to the snapshot are left alone (a restart writes nothing).
+    """
     name = snapshot.database_name
     with conn:
+        if catalog_matches(conn, snapshot):
+            return
         for table in CATALOG_TABLES:
             conn.execute(f"DELETE FROM {table} WHERE database_name = ?", (name,))
         conn.execute(
@@ -178,6 +213,23 @@ def purge_detached(conn: Any, attached: Iterable[str]) -> None:
             conn.execute(f"DELETE FROM {table} WHERE {where}", names)
 
 
+async def snapshot_of(db: "Database", name: str) -> Snapshot:
+    """Read `db`'s catalog rows (recorded under `name`) on one of its read connections."""
+    path = None if db.is_memory or not db.path else str(db.path)
+    return await db.execute_fn(lambda conn: read_snapshot(conn, name, path, db.is_memory))
+
+
+async def init_internal_db(db: "Database") -> None:
+    """Create the catalog tables in `db` if they are missing (1.0a7's helper)."""
+    await db.execute_write_script(";\n".join(CATALOG_SCHEMA) + ";")
+
+
+async def populate_schema_tables(internal_db: "Database", db: "Database") -> None:
+    """Replace `db`'s rows in the catalog of `internal_db`, in one transaction (1.0a7's helper)."""
+    snapshot = await snapshot_of(db, db.name)
+    await internal_db.execute_write_fn(lambda conn: write_snapshot(conn, snapshot))
+
+
 class Catalog:
     """Keeps the internal database's catalog in step with the attached databases.
 
@@ -185,7 +237,7 @@ class Catalog:
     costs one `PRAGMA schema_version` read per mutable database when nothing changed.
     """
 
-    def __init__(self, internal_db: Any):
+    def __init__(self, internal_db: "Database"):
         self.internal_db = internal_db
         # database name -> (database object token, schema version written)
         self._written: dict = {}
@@ -194,6 +246,12 @@ class Catalog:
         # Only the internal write thread reads and updates `_latest_written`.
         self._sequence = itertools.count(1)
         self._latest_written: dict = {}
+        # Called as `listener(conn, snapshot)` on the internal write thread after a
+        # database's rows are written: systems that follow tables (public grants) use it.
+        self.listeners: list = []
+        # Rows of databases detached while the server was down go at the first refresh
+        # (the store no longer empties the catalog at start, see catalog_matches).
+        self._purged = False
 
     async def refresh(self, databases: dict) -> None:
         """Bring the catalog up to date with `databases` (name -> Database).
@@ -207,8 +265,8 @@ class Catalog:
             for name, db in databases.items()
             if not (
                 not db.is_mutable
-                and self._written.get(name, (None,))[0] == db._token
-                and db._schema_cache_version is not None
+                and self._written.get(name, (None,))[0] == db.token
+                and db.schema_version_known
             )
         ]
         versions = await _read_versions(databases, to_check)
@@ -218,7 +276,7 @@ class Catalog:
             if version is None:
                 continue
             db.note_schema_version(version)
-            if self._written.get(name) != (db._token, version):
+            if self._written.get(name) != (db.token, version):
                 stale.append((name, db))
         for name, db in stale:
             try:
@@ -227,30 +285,30 @@ class Catalog:
                 # One unreadable database must not stop the others (or start-up).
                 logger.error("Could not refresh the catalog of database %s: %s", name, e)
         gone = [name for name in self._written if name not in databases]
-        if gone or not self._written:
+        if gone or not self._purged:
             attached = list(databases)
             await self.internal_db.execute_write_fn(
                 lambda conn: purge_detached(conn, attached)
             )
+            self._purged = True
             for name in gone:
                 self._written.pop(name, None)
 
-    async def refresh_database(self, name: str, db: Any) -> None:
+    async def refresh_database(self, name: str, db: "Database") -> None:
         """Re-read one database's schema and replace its catalog rows."""
-        path = None if db.is_memory or not db.path else str(db.path)
         sequence = next(self._sequence)
-        snapshot = await db.execute_fn(
-            lambda conn: read_snapshot(conn, name, path, db.is_memory)
-        )
+        snapshot = await snapshot_of(db, name)
 
         def write(conn: Any) -> None:
             if self._latest_written.get(name, 0) > sequence:
                 return
             write_snapshot(conn, snapshot)
             self._latest_written[name] = sequence
+            for listener in self.listeners:
+                listener(conn, snapshot)
 
         await self.internal_db.execute_write_fn(write)
-        self._written[name] = (db._token, snapshot.schema_version)
+        self._written[name] = (db.token, snapshot.schema_version)
 
 
 async def _read_versions(databases: dict, to_check: list) -> dict:
@@ -279,11 +337,9 @@ async def _read_versions(databases: dict, to_check: list) -> dict:
                 logger.error("Could not read the schema version of %s: %s", name, e)
         return found
 
-    executor = getattr(remaining[0][1].ds, "executor", None)
+    executor = remaining[0][1].executor
     if executor is None:
         versions.update(read_all())
         return versions
-    import asyncio
-
     versions.update(await asyncio.get_running_loop().run_in_executor(executor, read_all))
     return versions

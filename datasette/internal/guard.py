@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional, Union
 
-from ..utils.sqlite import sqlite3
+from ..utils.sqlite import sqlite3, sqlite_file_uri
 
 # "DSI1" as a big-endian 32-bit integer: SQLite's own file-type field in the header.
 APPLICATION_ID = 0x44534931
@@ -72,10 +71,8 @@ def marker_state(conn: "sqlite3.Connection") -> Optional[str]:
 
 def open_read_only(path: PathLike) -> "sqlite3.Connection":
     """A read-only connection that never creates or changes the file."""
-    uri = "file:" + Path(path).as_posix().replace("%", "%25").replace("?", "%3F").replace(
-        "#", "%23"
-    )
-    return sqlite3.connect(uri + "?mode=ro", uri=True, check_same_thread=False)
+    uri = sqlite_file_uri(path) + "?mode=ro"
+    return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
 
 def inspect_file(path: PathLike) -> FileReport:

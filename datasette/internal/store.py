@@ -20,12 +20,16 @@ import logging
 import os
 import shutil
 import tempfile
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
+from ..database import Database
 from ..exceptions import InternalDatabaseError
 from ..utils.sqlite import sqlite3
 from . import catalog, guard, migrations
 from .lock import InternalFileLock
+
+if TYPE_CHECKING:  # only for annotations: app.py imports this module
+    from ..app import Datasette
 
 logger = logging.getLogger("datasette.internal")
 
@@ -57,6 +61,7 @@ class InternalStore:
 
     def open(self) -> None:
         """Check, lock, create or migrate the file; raise `InternalDatabaseError` if unusable."""
+        existed = True
         if not self.temporary:
             self._check_location()
             existed = os.path.exists(self.path)
@@ -70,21 +75,23 @@ class InternalStore:
             else:
                 self._create_file()
             self._initialise()
-        except sqlite3.Error as e:
+        except BaseException as e:
             self.close()
-            raise InternalDatabaseError(
-                f"Could not prepare internal database {self.path}: {e}"
-            )
-        except BaseException:
-            self.close()
+            if not existed:
+                _remove_database_files(self.path)
+            if isinstance(e, sqlite3.Error):
+                raise InternalDatabaseError(
+                    f"Could not prepare internal database {self.path}: {e}"
+                )
             raise
+        if self._lock is not None:
+            self._lock.record_holder()
 
     def _check_location(self) -> None:
         parent = os.path.dirname(self.path)
-        if os.path.isdir(self.path):
-            raise InternalDatabaseError(
-                f"--internal {self.path} is a directory; give the path of a database file"
-            )
+        problem = directory_problem(self.path)
+        if problem:
+            raise InternalDatabaseError(problem)
         if not os.path.isdir(parent):
             raise InternalDatabaseError(
                 f"Cannot create internal database {self.path}: "
@@ -188,12 +195,20 @@ class InternalStore:
             conn.execute("PRAGMA synchronous=FULL")
             migrations.migrate(conn, self.package_version)
             with conn:
+                # Not emptied: the first refresh keeps rows that are still right and
+                # purges detached databases, so an unchanged restart writes nothing.
                 catalog.create_catalog_tables(conn)
-                catalog.clear_catalog(conn)
         finally:
             conn.close()
 
     # -- connections --------------------------------------------------------------------
+
+    def database(self, ds: "Datasette") -> Database:
+        """The `Database` for the opened file: never served, its connections set up here."""
+        db = Database(ds, path=self.path, mode="rwc", connection_setup=self.setup_connection)
+        db.name = INTERNAL_DATABASE_NAME
+        db.is_internal = True
+        return db
 
     @staticmethod
     def setup_connection(conn: Any, write: bool) -> None:
@@ -222,6 +237,15 @@ class InternalStore:
             self._tmpdir = None
 
 
+def _remove_database_files(path: str) -> None:
+    """Remove a file this store created and SQLite's companions, after a failed open."""
+    for leftover in (path, path + "-wal", path + "-shm", path + "-journal"):
+        try:
+            os.remove(leftover)
+        except OSError:
+            pass
+
+
 def _quick_check(conn: Any) -> Optional[str]:
     """None when `PRAGMA quick_check` passes, else a short description of the damage."""
     try:
@@ -239,17 +263,18 @@ def check_not_internal_path(internal_path: Optional[str], files: list) -> None:
     if internal_path is None:
         return
     for file in files:
-        if os.path.exists(file) and os.path.exists(internal_path):
-            if guard.same_file(file, internal_path):
-                raise InternalDatabaseError(
-                    f"Refusing to serve {file}: it is the internal database given to "
-                    "--internal. Use a different file for one of them."
-                )
-        elif os.path.realpath(file) == os.path.realpath(internal_path):
+        if guard.same_file(file, internal_path):
             raise InternalDatabaseError(
                 f"Refusing to serve {file}: it is the internal database given to "
                 "--internal. Use a different file for one of them."
             )
+
+
+def directory_problem(path: Optional[str]) -> Optional[str]:
+    """The refusal for an `--internal` path that is a directory, else None."""
+    if path and os.path.isdir(path):
+        return f"--internal {path} is a directory; give the path of a database file"
+    return None
 
 
 def ensure_not_internal_file(path: str, allow: bool) -> Optional[str]:

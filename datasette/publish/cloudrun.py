@@ -6,6 +6,7 @@ when the command runs, so tests can patch them here.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -16,24 +17,19 @@ from typing import Any, List, Optional
 
 import click
 
-from datasette import hookimpl
+from datasette.hookspecs import hookimpl
 from datasette.utils.files import temporary_docker_directory
 
-from .common import (
+from .options import (
+    PublishOptions,
     add_common_publish_arguments_and_options,
-    extra_metadata_from_options,
+    apply_options,
     fail_if_publish_binary_not_installed,
-    plugin_secret_settings,
+    output_text,
 )
 
 GCLOUD_INSTALL_URL = "https://cloud.google.com/sdk/"
 MEMORY_RE = re.compile(r"^\d+(Gi|G|Mi|M)$")
-
-
-def _text(output: Any) -> str:
-    if isinstance(output, bytes):
-        return output.decode("utf-8")
-    return str(output)
 
 
 def get_existing_services() -> List[dict]:
@@ -43,7 +39,7 @@ def get_existing_services() -> List[dict]:
         shell=True,
         universal_newlines=True,
     )
-    services = json.loads(_text(raw) or "[]")
+    services = json.loads(output_text(raw) or "[]")
     result = []
     for service in services:
         metadata = service.get("metadata") or {}
@@ -66,7 +62,7 @@ def _run(command: str) -> None:
         sys.exit(e.returncode or 1)
 
 
-def validate_memory(ctx: Any, param: Any, value: Optional[str]) -> Optional[str]:
+def validate_memory(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
     """Click callback: `--memory` must look like 512Mi, 1Gi, 2G or 256M."""
     if value is not None and not MEMORY_RE.match(value):
         raise click.BadParameter("--memory should be a number then Gi, G, Mi or M")
@@ -93,14 +89,13 @@ def _ask_for_service() -> str:
 def _show_files() -> None:
     """Print the generated metadata.json (if any) and Dockerfile from the build dir."""
     if os.path.exists("metadata.json"):
-        click.echo("--- metadata.json ---")
+        click.echo("=== metadata.json ===\n")
         with open("metadata.json") as fp:
             click.echo(fp.read())
-        click.echo("")
-    click.echo("--- Dockerfile ---")
+    click.echo("\n=== Dockerfile ===\n")
     with open("Dockerfile") as fp:
         click.echo(fp.read())
-    click.echo("---")
+    click.echo("\n==================\n")
 
 
 def deploy_options(
@@ -124,126 +119,128 @@ def deploy_options(
     return flags
 
 
-@hookimpl
-def publish_subcommand(publish: click.Group) -> None:
-    @publish.command()
-    @add_common_publish_arguments_and_options
-    @click.option(
+def _gcloud_project() -> str:
+    """The configured Google Cloud project; exit 1 with advice when there is none."""
+    try:
+        project = output_text(
+            check_output("gcloud config get-value project", shell=True, universal_newlines=True)
+        ).strip()
+    except CalledProcessError as e:
+        sys.exit(e.returncode or 1)
+    if not project or project == "(unset)":
+        raise click.ClickException(
+            "No Google Cloud project is configured: run "
+            "'gcloud config set project PROJECT' first"
+        )
+    return project
+
+
+def _with_https_urls(extra_options: Optional[str]) -> str:
+    """Cloud Run serves over https behind a proxy: add `force_https_urls` unless given."""
+    if "force_https_urls" in (extra_options or ""):
+        return extra_options or ""
+    return " ".join(
+        part for part in ((extra_options or "").strip(), "--setting force_https_urls on") if part
+    )
+
+
+CLOUDRUN_OPTIONS = [
+    click.option(
         "-n",
         "--name",
         default="datasette",
         show_default=True,
         help="Application name used for the build directory",
-    )
-    @click.option("--service", default="", help="Cloud Run service to deploy (or replace)")
-    @click.option("--spatialite", is_flag=True, help="Enable the SpatiaLite extension")
-    @click.option(
+    ),
+    click.option("--service", default="", help="Cloud Run service to deploy (or replace)"),
+    click.option("--spatialite", is_flag=True, help="Enable the SpatiaLite extension"),
+    click.option(
         "--show-files",
         is_flag=True,
         help="Print the generated Dockerfile and metadata.json before deploying",
-    )
-    @click.option(
+    ),
+    click.option(
         "--memory",
         callback=validate_memory,
         help="Memory for each Cloud Run instance, e.g. 2Gi",
-    )
-    @click.option(
+    ),
+    click.option(
         "--cpu",
         type=click.Choice(["1", "2", "4"]),
         help="Number of vCPUs for each Cloud Run instance",
-    )
-    @click.option("--timeout", type=int, help="Request timeout in seconds")
-    @click.option(
+    ),
+    click.option(
+        "--timeout",
+        type=int,
+        help="Build timeout in seconds (also passed to the deployed service as its request timeout)",
+    ),
+    click.option(
         "--apt-get-install",
         "apt_get_extras",
         multiple=True,
         help="Extra Debian package to install in the image (repeatable)",
-    )
-    @click.option("--max-instances", type=int, help="Maximum number of Cloud Run instances")
-    @click.option("--min-instances", type=int, help="Minimum number of Cloud Run instances")
-    def cloudrun(
-        files,
-        metadata,
-        extra_options,
-        branch,
-        template_dir,
-        plugins_dir,
-        static,
-        install,
-        plugin_secret,
-        version_note,
-        secret,
-        name,
-        service,
-        spatialite,
-        show_files,
-        memory,
-        cpu,
-        timeout,
-        apt_get_extras,
-        max_instances,
-        min_instances,
-        **metadata_options,
-    ):
-        """Publish databases to Datasette running on Google Cloud Run"""
-        fail_if_publish_binary_not_installed("gcloud", "Google Cloud", GCLOUD_INSTALL_URL)
-        try:
-            project = _text(
-                check_output(
-                    "gcloud config get-value project",
-                    shell=True,
-                    universal_newlines=True,
-                )
-            ).strip()
-        except CalledProcessError as e:
-            sys.exit(e.returncode or 1)
-        if not project or project == "(unset)":
-            raise click.ClickException(
-                "No Google Cloud project is configured: run "
-                "'gcloud config set project PROJECT' first"
-            )
+    ),
+    click.option("--max-instances", type=int, help="Maximum number of Cloud Run instances"),
+    click.option("--min-instances", type=int, help="Minimum number of Cloud Run instances"),
+]
 
+
+def _cloudrun(
+    name: str,
+    service: str,
+    spatialite: bool,
+    show_files: bool,
+    memory: Optional[str],
+    cpu: Optional[str],
+    timeout: Optional[int],
+    apt_get_extras: tuple,
+    max_instances: Optional[int],
+    min_instances: Optional[int],
+    **flags: Any,
+) -> None:
+    """Publish databases to Datasette running on Google Cloud Run"""
+    options = PublishOptions.take(flags)
+    fail_if_publish_binary_not_installed("gcloud", "Google Cloud", GCLOUD_INSTALL_URL)
+    project = _gcloud_project()
+    if not service:
+        service = _ask_for_service()
         if not service:
-            service = _ask_for_service()
-            if not service:
-                raise click.ClickException("A service name is required")
+            raise click.ClickException("A service name is required")
+    options = dataclasses.replace(options, extra_options=_with_https_urls(options.extra_options))
+    environment_variables, extra_metadata = options.secrets_and_metadata()
+    image = "gcr.io/{}/datasette-{}".format(project, service)
+    with temporary_docker_directory(
+        options.files,
+        name,
+        spatialite=spatialite,
+        secret=options.secret,
+        extra_metadata=extra_metadata,
+        environment_variables=environment_variables,
+        apt_get_extras=apt_get_extras,
+        **options.build_directory_options(),
+    ):
+        if show_files:
+            _show_files()
+        build = "gcloud builds submit --tag {}".format(image)
+        if timeout:
+            # 1.0a7's meaning of --timeout: how long Cloud Build may take.
+            build += " --timeout {}".format(timeout)
+        _run(build)
+    deploy = [
+        "gcloud run deploy --allow-unauthenticated --platform=managed",
+        "--image {} {}".format(image, service),
+        *deploy_options(memory, cpu, timeout, min_instances, max_instances),
+    ]
+    _run(" ".join(deploy))
 
-        environment_variables, secret_plugins = plugin_secret_settings(plugin_secret)
-        extra_metadata = extra_metadata_from_options(**metadata_options)
-        if secret_plugins:
-            extra_metadata["plugins"] = secret_plugins
 
-        if "force_https_urls" not in (extra_options or ""):
-            extra_options = " ".join(
-                part
-                for part in ((extra_options or "").strip(), "--setting force_https_urls on")
-                if part
-            )
+# Built once: the publish group is rebuilt on each `register`, the command is not.
+cloudrun = click.command(name="cloudrun")(
+    add_common_publish_arguments_and_options(apply_options(CLOUDRUN_OPTIONS, _cloudrun))
+)
 
-        image = "gcr.io/{}/datasette-{}".format(project, service)
-        with temporary_docker_directory(
-            files,
-            name,
-            metadata=metadata,
-            extra_options=extra_options,
-            branch=branch,
-            template_dir=template_dir,
-            plugins_dir=plugins_dir,
-            static=static,
-            install=install,
-            spatialite=spatialite,
-            version_note=version_note,
-            secret=secret,
-            extra_metadata=extra_metadata,
-            environment_variables=environment_variables,
-            apt_get_extras=apt_get_extras,
-        ):
-            if show_files:
-                _show_files()
-            _run("gcloud builds submit --tag {}".format(image))
-        deploy = [
-            "gcloud run deploy --allow-unauthenticated --platform=managed",
-            "--image {} {}".format(image, service),
-            *deploy_options(memory, cpu, timeout, min_instances, max_instances),
-        ]
-        _run(" ".join(deploy))
+
+@hookimpl
+def publish_subcommand(publish: click.Group) -> None:
+    """Add `cloudrun` to the `publish` group."""
+    publish.add_command(cloudrun)

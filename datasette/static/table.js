@@ -7,6 +7,9 @@
  *   - facet by this column (`_facet`; only when DATASETTE_ALLOW_FACET is true)
  *   - hide this column (`_nocol`, or removing it from `_col`)
  *   - show all columns (drops `_col` and `_nocol`)
+ * and shows the column's type. Keyboard: Enter or Space on the header's button opens the menu
+ * with focus on its first action; arrow keys, Home and End move between actions; Escape (or
+ * Tab away) closes it and focus returns to the button.
  */
 (function () {
   "use strict";
@@ -91,6 +94,35 @@
     list.appendChild(li);
   }
 
+  // Arrow keys, Home and End move between the menu's actions (a WAI-ARIA menu pattern).
+  function onMenuKeydown(ev) {
+    if (!openMenu) {
+      return;
+    }
+    var items = Array.prototype.slice.call(openMenu.menu.querySelectorAll("a[href]"));
+    var index = items.indexOf(document.activeElement);
+    var next = null;
+    if (ev.key === "ArrowDown") {
+      next = items[(index + 1) % items.length];
+    } else if (ev.key === "ArrowUp") {
+      next = items[(index - 1 + items.length) % items.length];
+    } else if (ev.key === "Home") {
+      next = items[0];
+    } else if (ev.key === "End") {
+      next = items[items.length - 1];
+    } else if (ev.key === "Tab") {
+      // Leaving the menu closes it; focus goes on from the button, as without the menu.
+      var button = openMenu.button;
+      closeMenu();
+      button.focus();
+      return;
+    }
+    if (next) {
+      ev.preventDefault();
+      next.focus();
+    }
+  }
+
   function buildMenu(th) {
     var column = th.getAttribute("data-column");
     var type = th.getAttribute("data-column-type");
@@ -102,6 +134,8 @@
     var menu = document.createElement("div");
     menu.className = "column-actions-menu";
     menu.setAttribute("role", "menu");
+    menu.setAttribute("aria-label", "Column " + column);
+    menu.addEventListener("keydown", onMenuKeydown);
 
     var heading = document.createElement("p");
     heading.className = "column-actions-heading";
@@ -109,7 +143,7 @@
     if (type) {
       var typeNote = document.createElement("span");
       typeNote.className = "column-actions-type";
-      typeNote.textContent = " " + type + (notNull ? ", not null" : "");
+      typeNote.textContent = " " + type + (notNull ? ", not null" : "") + (isPk ? ", primary key" : "");
       heading.appendChild(typeNote);
     }
     menu.appendChild(heading);
@@ -135,6 +169,7 @@
     }
     if (!list.children.length) {
       var none = document.createElement("li");
+      none.className = "column-actions-none";
       none.textContent = "No actions";
       list.appendChild(none);
     }

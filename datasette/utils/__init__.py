@@ -1,8 +1,9 @@
 """`datasette.utils`: the door to the helper modules.
 
-Nothing is implemented here; every name is re-exported from the submodule that owns it,
-because plugins and the test suite import them from `datasette.utils` (and patch
-`datasette.utils.SPATIALITE_PATHS` there).
+Every name is re-exported from the submodule that owns it, because plugins and the test
+suite import them from `datasette.utils`. The one function written here is
+`find_spatialite()`: tests and packagers patch `datasette.utils.SPATIALITE_PATHS`, so the
+list is read from this module when it is called.
 
 Submodules reachable as `datasette.utils.<name>`: `text`, `sql`, `urls`, `config`,
 `calling`, `actors`, `jsonenc`, `files`, `baseconv`, `check_callable`, `sqlite`,
@@ -20,7 +21,7 @@ from datasette.exceptions import (
     WriteLimitExceeded,
 )
 
-from . import baseconv, check_callable
+from . import baseconv, check_callable, files
 from .actors import actor_matches_allow, display_actor
 from .calling import (
     async_call_with_supported_arguments,
@@ -37,7 +38,6 @@ from .files import (
     LimitedWriter,
     LoadExtension,
     StaticMount,
-    find_spatialite,
     link_or_copy,
     link_or_copy_directory,
     make_dockerfile,
@@ -98,6 +98,12 @@ from .urls import (
     resolve_routes,
     urlsafe_components,
 )
+
+
+def find_spatialite() -> str:
+    """Path of the first existing SpatiaLite module in `SPATIALITE_PATHS` (as patched here)."""
+    return files.find_spatialite(SPATIALITE_PATHS)
+
 
 __all__ = [
     # exceptions

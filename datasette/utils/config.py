@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 
@@ -65,14 +65,29 @@ def _decode_value(value: Any) -> Any:
         return value
 
 
-def _deep_merge(base: dict, update: dict) -> dict:
+def deep_merge(base: dict, update: dict) -> dict:
     """Merge `update` into `base` in place: dicts merge key by key, anything else replaces."""
     for key, value in update.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _deep_merge(base[key], value)
+            deep_merge(base[key], value)
         else:
             base[key] = value
     return base
+
+
+def merge_dicts(values: Iterable[Any], refuse: Callable[[Any], Exception]) -> dict:
+    """The dicts among `values` merged in order (later keys win), skipping None.
+
+    Any other value raises `refuse(value)`: the caller says what was expected where.
+    """
+    merged: dict = {}
+    for value in values:
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise refuse(value)
+        merged.update(value)
+    return merged
 
 
 def pairs_to_nested_config(pairs: Iterable[tuple]) -> dict:
@@ -88,5 +103,5 @@ def pairs_to_nested_config(pairs: Iterable[tuple]) -> dict:
         nested: dict = {leaf: _decode_value(value)}
         for parent in reversed(parents):
             nested = {parent: nested}
-        _deep_merge(result, nested)
+        deep_merge(result, nested)
     return result

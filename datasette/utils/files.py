@@ -13,14 +13,14 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from types import ModuleType
-from typing import Any, Iterable, Iterator, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Union
 
 import click
 import markupsafe
 
 from datasette.exceptions import SpatialiteNotFound, WriteLimitExceeded
 
-from .config import parse_metadata
+from .config import deep_merge, parse_metadata
 
 __all__ = [
     "LimitedWriter",
@@ -190,15 +190,12 @@ SPATIALITE_FUNCTIONS = frozenset(
 SPATIALITE_DOCKERFILE_EXTRAS = ("python3-dev", "gcc", "libsqlite3-mod-spatialite")
 
 
-def find_spatialite() -> str:
-    """Path of the first existing SpatiaLite module; `SpatialiteNotFound` if none.
+def find_spatialite(paths: Sequence[str] = SPATIALITE_PATHS) -> str:
+    """Path of the first existing SpatiaLite module in `paths`; `SpatialiteNotFound` if none.
 
-    The search list is read from `datasette.utils.SPATIALITE_PATHS` at call time, so
-    tests (and packagers) can patch it there.
+    `datasette.utils.find_spatialite()` passes the list as patched there.
     """
-    import datasette.utils
-
-    for path in getattr(datasette.utils, "SPATIALITE_PATHS", SPATIALITE_PATHS):
+    for path in paths:
         if os.path.exists(path):
             return path
     raise SpatialiteNotFound("Could not find SpatiaLite extension")
@@ -310,21 +307,11 @@ def make_dockerfile(
     return "\n".join(lines).strip()
 
 
-def _merge_into(base: dict, extra: dict) -> dict:
-    """Deep-merge `extra` into `base` in place (nested dicts combine)."""
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge_into(base[key], value)
-        else:
-            base[key] = value
-    return base
-
-
 def publish_metadata(metadata: Any, extra_metadata: Optional[dict]) -> dict:
     """The `metadata` file's content (an open file or None) with the non-None
     `extra_metadata` options (title, license...) merged over it."""
     content = (parse_metadata(metadata.read()) if metadata else {}) or {}
-    _merge_into(content, {k: v for k, v in (extra_metadata or {}).items() if v is not None})
+    deep_merge(content, {k: v for k, v in (extra_metadata or {}).items() if v is not None})
     return content
 
 
@@ -351,6 +338,48 @@ def copy_deployment_files(
         )
     for mount, path in static or ():
         link_or_copy_directory(os.path.join(saved_cwd, path), os.path.join(target_dir, mount))
+
+
+@contextmanager
+def deployment_directory(
+    files: Sequence[str],
+    name: str,
+    metadata: Any,
+    extra_metadata: Optional[dict],
+    template_dir: Optional[str],
+    plugins_dir: Optional[str],
+    static: Optional[Iterable[tuple]],
+    write_build_files: Callable[[List[str], bool], None],
+) -> Iterator[str]:
+    """A temporary deployment directory `<tmp>/<name>`, shared by Docker and Heroku builds.
+
+    Filled in this order: `metadata.json` (the open `metadata` file merged with the
+    non-None `extra_metadata` values, only when non-empty), whatever
+    `write_build_files(file_names, has_metadata)` writes into the working directory, then
+    the database `files` (linked or copied) and the template, plugins and static folders.
+    The working directory is the deployment directory while the context is open; the
+    previous one is restored and the directory deleted on exit.
+    """
+    saved_cwd = os.getcwd()
+    tmp = tempfile.TemporaryDirectory()
+    try:
+        target_dir = os.path.join(tmp.name, name)
+        os.mkdir(target_dir)
+        sources = [os.path.join(saved_cwd, path) for path in files]
+        file_names = [os.path.basename(path) for path in files]
+        metadata_content = publish_metadata(metadata, extra_metadata)
+        os.chdir(target_dir)
+        if metadata_content:
+            with open("metadata.json", "w") as fp:
+                fp.write(json.dumps(metadata_content, indent=2))
+        write_build_files(file_names, bool(metadata_content))
+        copy_deployment_files(
+            saved_cwd, target_dir, sources, file_names, template_dir, plugins_dir, static
+        )
+        yield target_dir
+    finally:
+        os.chdir(saved_cwd)
+        tmp.cleanup()
 
 
 @contextmanager
@@ -382,17 +411,11 @@ def temporary_docker_directory(
     directory (build tools run there); the previous one is restored and the
     directory deleted on exit. Relative paths are taken from the caller's directory.
     """
-    saved_cwd = os.getcwd()
-    tmp = tempfile.TemporaryDirectory()
-    try:
-        build_dir = os.path.join(tmp.name, name)
-        os.mkdir(build_dir)
-        sources = [os.path.join(saved_cwd, path) for path in files]
-        file_names = [os.path.basename(path) for path in files]
-        metadata_content = publish_metadata(metadata, extra_metadata)
+
+    def write_dockerfile(file_names: List[str], has_metadata: bool) -> None:
         dockerfile = make_dockerfile(
             file_names,
-            "metadata.json" if metadata_content else None,
+            "metadata.json" if has_metadata else None,
             extra_options,
             branch,
             template_dir,
@@ -406,16 +429,10 @@ def temporary_docker_directory(
             port=port,
             apt_get_extras=apt_get_extras,
         )
-        os.chdir(build_dir)
-        if metadata_content:
-            with open("metadata.json", "w") as fp:
-                fp.write(json.dumps(metadata_content, indent=2))
         with open("Dockerfile", "w") as fp:
             fp.write(dockerfile)
-        copy_deployment_files(
-            saved_cwd, build_dir, sources, file_names, template_dir, plugins_dir, static
-        )
+
+    with deployment_directory(
+        files, name, metadata, extra_metadata, template_dir, plugins_dir, static, write_dockerfile
+    ) as build_dir:
         yield build_dir
-    finally:
-        os.chdir(saved_cwd)
-        tmp.cleanup()

@@ -11,36 +11,36 @@ from collections import namedtuple
 from typing import Any, Optional
 
 from .sqlite import sqlite3, supports_table_xinfo
+from .text import escape_sqlite
 
 Column = namedtuple(
     "Column", ("cid", "name", "type", "notnull", "default_value", "is_pk", "hidden")
 )
 
 
-def _quote(name: str) -> str:
-    """Quote an identifier for a PRAGMA argument."""
-    return '"' + name.replace('"', '""') + '"'
+def schema_version(conn: Any) -> int:
+    """SQLite's counter of schema changes for the connection's main database."""
+    return conn.execute("PRAGMA schema_version").fetchone()[0]
 
 
 def table_column_details(conn: Any, table: str) -> list:
     """`Column` tuples for every column, hidden ones included when SQLite can show them."""
     if supports_table_xinfo():
-        rows = conn.execute(f"PRAGMA table_xinfo({_quote(table)})").fetchall()
+        rows = conn.execute(f"PRAGMA table_xinfo({escape_sqlite(table)})").fetchall()
         return [Column(*row) for row in rows]
-    rows = conn.execute(f"PRAGMA table_info({_quote(table)})").fetchall()
+    rows = conn.execute(f"PRAGMA table_info({escape_sqlite(table)})").fetchall()
     return [Column(*row, hidden=0) for row in rows]
 
 
 def table_columns(conn: Any, table: str) -> list:
-    """Names of the visible columns of a table or view, in order."""
-    return [
-        row[1] for row in conn.execute(f"PRAGMA table_info({_quote(table)})").fetchall()
-    ]
+    """Names of every column of a table or view, in order, as `PRAGMA table_xinfo` lists
+    them: generated columns and the hidden columns of virtual (full-text) tables too."""
+    return [column.name for column in table_column_details(conn, table)]
 
 
 def detect_primary_keys(conn: Any, table: str) -> list:
     """Primary key column names in key order; `[]` for rowid tables."""
-    rows = conn.execute(f"PRAGMA table_info({_quote(table)})").fetchall()
+    rows = conn.execute(f"PRAGMA table_info({escape_sqlite(table)})").fetchall()
     pk_rows = sorted((row for row in rows if row[5]), key=lambda row: row[5])
     return [row[1] for row in pk_rows]
 
@@ -50,7 +50,7 @@ def get_outbound_foreign_keys(conn: Any, table: str) -> list:
 
     Compound foreign keys are left out: label expansion and links work on one column.
     """
-    rows = conn.execute(f"PRAGMA foreign_key_list({_quote(table)})").fetchall()
+    rows = conn.execute(f"PRAGMA foreign_key_list({escape_sqlite(table)})").fetchall()
     by_id: dict = {}
     for row in rows:
         # id, seq, table, from, to, on_update, on_delete, match
@@ -159,3 +159,47 @@ _virtual_table_re = re.compile(r"create\s+virtual\s+table", re.IGNORECASE)
 def is_virtual_table_sql(sql: Optional[str]) -> bool:
     """True for the CREATE statement of a virtual table."""
     return bool(sql) and bool(_virtual_table_re.match(sql.strip()))
+
+
+# Tables that SQLite or SpatiaLite create and that users rarely want listed.
+_SPATIALITE_TABLES = (
+    "ElementaryGeometries",
+    "SpatialIndex",
+    "geometry_columns",
+    "spatial_ref_sys",
+    "spatialite_history",
+    "sql_statements_log",
+    "sqlite_sequence",
+    "views_geometry_columns",
+    "virts_geometry_columns",
+    "data_licenses",
+    "KNN",
+    "KNN2",
+)
+
+_STAT_TABLES = ("sqlite_stat1", "sqlite_stat2", "sqlite_stat3", "sqlite_stat4")
+
+
+def hidden_tables(rows: list, tables_metadata: dict) -> list:
+    """Tables to leave out of listings, from `(name, sql)` rows of `sqlite_master`.
+
+    FTS virtual tables, SQLite's statistics, SpatiaLite's own tables (when the database
+    has `geometry_columns`), tables whose metadata says `hidden`, and the shadow tables
+    of any of those (`books_fts_data` for `books_fts`). Each name once, in that order.
+    """
+    all_tables = [row[0] for row in rows]
+    hidden = [
+        row[0]
+        for row in rows
+        if is_virtual_table_sql(row[1]) and "using fts" in (row[1] or "").lower()
+    ]
+    hidden += [name for name in all_tables if name in _STAT_TABLES]
+    if "geometry_columns" in all_tables:
+        hidden += [name for name in all_tables if name in _SPATIALITE_TABLES]
+        hidden += [name for name in all_tables if name.startswith("idx_")]
+    hidden += [name for name in all_tables if (tables_metadata.get(name) or {}).get("hidden")]
+    prefixes = tuple(hidden)
+    if prefixes:
+        hidden += [name for name in all_tables if name not in hidden and name.startswith(prefixes)]
+    seen: set = set()
+    return [name for name in hidden if not (name in seen or seen.add(name))]

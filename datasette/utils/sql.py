@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from datasette.exceptions import (
     ConnectionProblem,
@@ -13,6 +13,9 @@ from datasette.exceptions import (
 )
 
 from .text import escape_sqlite
+
+if TYPE_CHECKING:  # only for annotations: database.py imports this package
+    from ..database import Database
 
 __all__ = [
     "allowed_pragmas",
@@ -102,7 +105,7 @@ def _unique(names: Sequence[str]) -> list:
     return list(dict.fromkeys(names))
 
 
-async def derive_named_parameters(db: Any, sql: str) -> list:
+async def derive_named_parameters(db: Database, sql: str) -> list:
     """Names of the `:named` parameters of `sql`, in order of first use, without colons.
 
     SQLite's own parser is asked (each parameter is an `explain` `Variable` opcode), so
@@ -128,7 +131,7 @@ async def derive_named_parameters(db: Any, sql: str) -> list:
     return _unique(names)
 
 
-async def row_sql_params_pks(db: Any, table: str, pk_values: Sequence[Any]) -> tuple:
+async def row_sql_params_pks(db: Database, table: str, pk_values: Sequence[Any]) -> tuple:
     """`(sql, params, pks)` selecting one row of `table` by its primary key values.
 
     Tables without an explicit primary key are addressed by `rowid`: the SQL selects
@@ -163,8 +166,7 @@ def check_connection(conn: Any) -> None:
     ]
     for table in tables:
         try:
-            # Double quotes, not escape_sqlite's brackets: a name may contain "]"
-            conn.execute('PRAGMA table_info("{}")'.format(table.replace('"', '""')))
+            conn.execute("PRAGMA table_info({})".format(escape_sqlite(table)))
         except Exception as e:
             # SpatiaLite's virtual tables all use modules named Virtual<Something>
             if str(e).startswith("no such module: Virtual"):

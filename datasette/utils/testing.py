@@ -10,10 +10,13 @@ import json
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from http.cookies import CookieError, SimpleCookie
-from typing import Any, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 from urllib.parse import urlencode
 
 from asgiref.sync import async_to_sync
+
+if TYPE_CHECKING:  # only for annotations: app.py imports this package
+    from ..app import Datasette
 
 __all__ = ["TestClient", "TestResponse"]
 
@@ -46,6 +49,11 @@ def _is_deletion(morsel: Any) -> bool:
     return False
 
 
+def _from_httpx(attribute: str, doc: str) -> property:
+    """A read-only property passing `attribute` of the wrapped httpx response through."""
+    return property(lambda self: getattr(self.httpx_response, attribute), doc=doc)
+
+
 class TestResponse:
     """A finished response, with the attribute names the upstream test suite reads."""
 
@@ -54,29 +62,10 @@ class TestResponse:
     def __init__(self, httpx_response: Any):
         self.httpx_response = httpx_response
 
-    @property
-    def status(self) -> int:
-        return self.httpx_response.status_code
-
-    @property
-    def status_code(self) -> int:
-        return self.httpx_response.status_code
-
-    @property
-    def headers(self) -> Any:
-        return self.httpx_response.headers
-
-    @property
-    def body(self) -> bytes:
-        return self.httpx_response.content
-
-    @property
-    def content(self) -> bytes:
-        return self.httpx_response.content
-
-    @property
-    def text(self) -> str:
-        return self.httpx_response.text
+    status = status_code = _from_httpx("status_code", "The HTTP status code.")
+    headers = _from_httpx("headers", "The response headers.")
+    body = content = _from_httpx("content", "The body as bytes.")
+    text = _from_httpx("text", "The body decoded as text.")
 
     @property
     def json(self) -> Any:
@@ -109,7 +98,7 @@ class TestClient:
 
     max_redirects = 5
 
-    def __init__(self, ds: Any):
+    def __init__(self, ds: Datasette):
         self.ds = ds
 
     def actor_cookie(self, actor: Dict[str, Any]) -> str:
@@ -127,15 +116,9 @@ class TestClient:
         if_none_match: Optional[str] = None,
         headers: Optional[Dict[str, str]] = None,
     ) -> TestResponse:
-        return await self._request(
-            path=path,
-            follow_redirects=follow_redirects,
-            redirect_count=redirect_count,
-            method=method,
-            cookies=cookies,
-            if_none_match=if_none_match,
-            headers=headers,
-        )
+        options = dict(locals())  # the arguments, forwarded as they are
+        del options["self"]
+        return await self._request(**options)
 
     @async_to_sync
     async def post(
@@ -182,29 +165,10 @@ class TestClient:
         )
 
     @async_to_sync
-    async def request(
-        self,
-        path: str,
-        follow_redirects: bool = True,
-        redirect_count: int = 0,
-        method: str = "GET",
-        cookies: Optional[Dict[str, str]] = None,
-        headers: Optional[Dict[str, str]] = None,
-        post_body: Optional[Union[str, bytes]] = None,
-        content_type: Optional[str] = None,
-        if_none_match: Optional[str] = None,
-    ) -> TestResponse:
-        return await self._request(
-            path=path,
-            follow_redirects=follow_redirects,
-            redirect_count=redirect_count,
-            method=method,
-            cookies=cookies,
-            headers=headers,
-            post_body=post_body,
-            content_type=content_type,
-            if_none_match=if_none_match,
-        )
+    async def request(self, path: str, **options: Any) -> TestResponse:
+        """Any method; `options` are `_request`'s (`method`, `cookies`, `headers`,
+        `post_body`, `content_type`, `if_none_match`, `follow_redirects` – on by default)."""
+        return await self._request(path, **options)
 
     async def _request(
         self,

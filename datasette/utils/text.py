@@ -135,10 +135,14 @@ def escape_sqlite(s: str) -> str:
     """Quote an SQL identifier only when it needs it.
 
     Simple names that are not SQLite keywords stay bare (`facetable`); anything else is
-    wrapped in square brackets (`[select]`, `[table/with/slashes.csv]`).
+    wrapped in square brackets (`[select]`, `[table/with/slashes.csv]`), except names
+    holding `]`, which brackets cannot escape: those are double-quoted with inner `"`
+    doubled (`"odd]name"`). This is the one identifier-quoting rule of the package.
     """
     if _SIMPLE_IDENTIFIER_RE.match(s) and s.lower() not in SQLITE_KEYWORDS:
         return s
+    if "]" in s:
+        return '"{}"'.format(s.replace('"', '""'))
     return "[{}]".format(s)
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import functools
 import urllib.parse
-from typing import Any, Iterable, Mapping, MutableMapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, MutableMapping, Optional, Union
 
 from .text import tilde_decode, tilde_encode
+
+if TYPE_CHECKING:  # only for annotations: those modules import this one
+    from ..app import Datasette
+    from .asgi import Request
 
 __all__ = [
     "PrefixedUrlString",
@@ -110,26 +114,32 @@ def _with_query(path: str, pairs: list) -> str:
 # Datasette does: "?_search=&x=1" toggled becomes "?x=1".
 
 
-def path_with_added_args(request: Any, args: Args, path: Optional[str] = None) -> str:
-    """The request's path (or `path`) with `args` added to the request's query string.
-
-    Existing pairs are kept in order, except keys whose new value is None (which removes
-    them); then each non-None new pair is appended. `args` is a dict or a list of pairs.
-    """
+def _with_new_pairs(request: Request, new_pairs: list, path: Optional[str], drop: set) -> str:
+    """The path with the request's pairs whose key is in `drop` taken out, then the
+    non-None `new_pairs` appended."""
     path = path or request.path
-    new_pairs = _pairs(args)
-    removed = {key for key, value in new_pairs if value is None}
     current = [
         (key, value)
         for key, value in urllib.parse.parse_qsl(request.query_string)
-        if key not in removed
+        if key not in drop
     ]
     current.extend((key, value) for key, value in new_pairs if value is not None)
     return _with_query(path, current)
 
 
+def path_with_added_args(request: Request, args: Args, path: Optional[str] = None) -> str:
+    """The request's path (or `path`) with `args` added to the request's query string.
+
+    Existing pairs are kept in order, except keys whose new value is None (which removes
+    them); then each non-None new pair is appended. `args` is a dict or a list of pairs.
+    """
+    new_pairs = _pairs(args)
+    removed = {key for key, value in new_pairs if value is None}
+    return _with_new_pairs(request, new_pairs, path, removed)
+
+
 def path_with_removed_args(
-    request: Any, args: Union[set, Mapping[str, Any]], path: Optional[str] = None
+    request: Request, args: Union[set, Mapping[str, Any]], path: Optional[str] = None
 ) -> str:
     """The request's path and query string with some parameters taken out.
 
@@ -161,28 +171,21 @@ def path_with_removed_args(
 
 
 def path_with_replaced_args(
-    request: Any, args: Args, path: Optional[str] = None
+    request: Request, args: Args, path: Optional[str] = None
 ) -> str:
     """The request's path with every key in `args` replaced by its new value.
 
     All existing pairs for those keys are dropped, then the non-None new pairs are
     appended (so a None value just removes the key).
     """
-    path = path or request.path
     new_pairs = _pairs(args)
     replaced = {key for key, _ in new_pairs}
-    current = [
-        (key, value)
-        for key, value in urllib.parse.parse_qsl(request.query_string)
-        if key not in replaced
-    ]
-    current.extend((key, value) for key, value in new_pairs if value is not None)
-    return _with_query(path, current)
+    return _with_new_pairs(request, new_pairs, path, replaced)
 
 
 def path_with_format(
     *,
-    request: Any = None,
+    request: Optional[Request] = None,
     path: Optional[str] = None,
     format: Optional[str] = None,
     extra_qs: Optional[Mapping[str, Any]] = None,
@@ -247,7 +250,7 @@ def resolve_routes(routes: Iterable[tuple], path: str) -> tuple:
     return None, None
 
 
-async def initial_path_for_datasette(datasette: Any) -> str:
+async def initial_path_for_datasette(datasette: Datasette) -> str:
     """Where to point a browser when the server opens.
 
     With one database: its page, or its table's page when it has exactly one visible

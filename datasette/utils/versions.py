@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..version import __version__
 from .sqlite import sqlite3, using_pysqlite3
+
+if TYPE_CHECKING:  # only for annotations: app.py imports this module
+    from ..app import Datasette
 
 
 def _fts_versions(conn: Any) -> list:
@@ -20,13 +24,11 @@ def _fts_versions(conn: Any) -> list:
     return working
 
 
-def versions_info(datasette: Any) -> dict:
+def versions_info(datasette: Datasette) -> dict:
     """The `/-/versions` document for `datasette`."""
-    from ..version import __version__
-
     conn = sqlite3.connect(":memory:")
     try:
-        datasette._prepare_connection(conn, "_memory")
+        datasette.prepare_connection(conn, "_memory")
         sqlite_version = conn.execute("select sqlite_version()").fetchone()[0]
         extensions: dict = {}
         try:
@@ -49,6 +51,7 @@ def versions_info(datasette: Any) -> dict:
     if datasette.version_note:
         datasette_info["note"] = datasette.version_note
     try:
+        # Not at the top: only this page needs it, and the in-browser build has no server.
         import uvicorn
 
         uvicorn_version = uvicorn.__version__
@@ -67,6 +70,7 @@ def versions_info(datasette: Any) -> dict:
         },
     }
     if using_pysqlite3:  # pragma: no cover
+        # Only present when sqlite.py chose it.
         import pysqlite3  # type: ignore
 
         info["pysqlite3"] = getattr(pysqlite3, "__version__", None)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..exceptions import Forbidden
 from ..utils import tilde_decode, tilde_encode
 from ..utils.asgi import Response
 from .base import View
 from ..permissions import database_cascade
+
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..utils.asgi import Request
 
 EXPIRE_UNITS = {"minutes": 60, "hours": 60 * 60, "days": 60 * 60 * 24}
 
@@ -19,7 +23,7 @@ class AuthTokenView(View):
 
     name = "auth_token"
 
-    async def get(self, request: Any, datasette: Any) -> Response:
+    async def get(self, request: Request, datasette: Datasette) -> Response:
         token = request.args.get("token") or ""
         if datasette._root_token is None:
             raise Forbidden("Root token has already been used")
@@ -28,6 +32,7 @@ class AuthTokenView(View):
         datasette._root_token = None
         response = Response.redirect(datasette.urls.instance())
         response.set_cookie("ds_actor", datasette.sign({"a": {"id": "root"}}, "actor"))
+        await datasette.audit("root-login", actor={"id": "root"})
         return response
 
 
@@ -36,23 +41,19 @@ class LogoutView(View):
 
     name = "logout"
 
-    async def get(self, request: Any, datasette: Any) -> Response:
+    async def get(self, request: Request, datasette: Datasette) -> Response:
         if not request.actor:
             return Response.redirect(datasette.urls.instance())
-        return Response.html(
-            await datasette.render_template(
-                "logout.html", {"actor": request.actor}, request=request, view_name="logout"
-            )
-        )
+        return await self.render_html(datasette, request, "logout.html", {"actor": request.actor})
 
-    async def post(self, request: Any, datasette: Any) -> Response:
+    async def post(self, request: Request, datasette: Datasette) -> Response:
         response = Response.redirect(datasette.urls.instance())
         response.set_cookie("ds_actor", "", expires=0, max_age=0)
         datasette.add_message(request, "You are now logged out", datasette.WARNING)
         return response
 
 
-def _check_can_create_tokens(datasette: Any, request: Any) -> None:
+def _check_can_create_tokens(datasette: Datasette, request: Request) -> None:
     if not datasette.setting("allow_signed_tokens"):
         raise Forbidden("Signed tokens are not enabled for this Datasette instance")
     if not request.actor:
@@ -63,7 +64,7 @@ def _check_can_create_tokens(datasette: Any, request: Any) -> None:
         raise Forbidden("Token authentication cannot be used to create additional tokens")
 
 
-async def _token_form_context(datasette: Any, request: Any) -> dict:
+async def _token_form_context(datasette: Datasette, request: Request) -> dict:
     """Databases and tables the actor can see, and the permissions to restrict to."""
     databases = []
     for name, db in datasette.databases.items():
@@ -95,20 +96,16 @@ class CreateTokenView(View):
 
     name = "create_token"
 
-    async def render(self, datasette: Any, request: Any, extra: dict) -> Response:
+    async def render(self, datasette: Datasette, request: Request, extra: dict) -> Response:
         context = await _token_form_context(datasette, request)
         context.update(extra)
-        return Response.html(
-            await datasette.render_template(
-                "create_token.html", context, request=request, view_name="create_token"
-            )
-        )
+        return await self.render_html(datasette, request, "create_token.html", context)
 
-    async def get(self, request: Any, datasette: Any) -> Response:
+    async def get(self, request: Request, datasette: Datasette) -> Response:
         _check_can_create_tokens(datasette, request)
         return await self.render(datasette, request, {"errors": [], "token": None, "token_bits": None})
 
-    async def post(self, request: Any, datasette: Any) -> Response:
+    async def post(self, request: Request, datasette: Datasette) -> Response:
         _check_can_create_tokens(datasette, request)
         post = await request.post_vars()
         errors = []
@@ -148,6 +145,14 @@ class CreateTokenView(View):
                 restrict_resource=restrict_resource,
             )
             token_bits = datasette.unsign(token[len("dstok_") :], namespace="token")
+            # What was granted, never the token itself.
+            await datasette.audit(
+                "create-token", actor=request.actor,
+                detail={
+                    "expires_after": expires_after,
+                    "restricted": bool(restrict_all or restrict_database or restrict_resource),
+                },
+            )
         return await self.render(
             datasette, request, {"errors": errors, "token": token, "token_bits": token_bits}
         )

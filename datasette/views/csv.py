@@ -11,11 +11,18 @@ import csv
 import hashlib
 import io
 import urllib.parse
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, AsyncIterator, Optional
 
 from ..exceptions import BadRequest, WriteLimitExceeded
-from ..utils import LimitedWriter, path_from_row_pks, to_css_class, value_as_boolean
+from ..utils import LimitedWriter, path_from_row_pks, value_as_boolean
 from ..utils.asgi import AsgiStream
+from .page_data import TablePage, cache_headers, expand_labels, load_table_page
+
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..database import Database, Results
+    from ..utils.asgi import Request
 
 CRLF = "\r\n"
 
@@ -26,19 +33,15 @@ def _csv_line(values: list) -> str:
     return buffer.getvalue()
 
 
-def _headers(datasette: Any, request: Any, filename: str) -> tuple:
+def _headers(datasette: Datasette, request: Request, filename: str) -> tuple:
     headers: dict = {}
-    if datasette.cors:
-        from ..utils import add_cors_headers
-
-        add_cors_headers(headers)
     if request.args.get("_dl"):
         headers["content-disposition"] = f'attachment; filename="{filename}.csv"'
         return headers, "text/csv; charset=utf-8"
     return headers, "text/plain; charset=utf-8"
 
 
-def _include_header(request: Any) -> bool:
+def _include_header(request: Request) -> bool:
     value = request.args.get("_header")
     if value is None:
         return True
@@ -54,10 +57,91 @@ def _cell(value: Any) -> Any:
     return value
 
 
-async def table_csv(datasette: Any, request: Any, db: Any, table: str, is_view: bool) -> AsgiStream:
-    """CSV of a table page, or with `_stream` of every matching row."""
-    from .table import _expand_labels, load_table_page
+@dataclass
+class _TableCsv:
+    """The CSV lines of a table page, or with `_stream` of every page, labels included."""
 
+    datasette: Datasette
+    request: Request
+    db: Database
+    page: TablePage
+
+    def header(self) -> list:
+        header = []
+        for column in self.page.columns:
+            header.append(column)
+            if column in self.page.labels:
+                header.append(f"{column}_label")
+        return header
+
+    def blob_url(self, row: Any, column: str) -> str:
+        query = self.page.query
+        row_path = path_from_row_pks(row, query.pks, query.use_rowid)
+        return self.datasette.absolute_url(
+            self.request, self.datasette.urls.row_blob(self.db.name, self.page.table, row_path, column)
+        )
+
+    def values(self, row: Any) -> list:
+        """One row's cells: a label column after each expanded key, blobs as URLs."""
+        values = []
+        for column, value in zip(self.page.columns, row):
+            if isinstance(value, dict) and "value" in value:
+                values += [_cell(value["value"]), _cell(value["label"])]
+            elif column in self.page.labels:
+                values += [_cell(value), ""]
+            elif isinstance(value, bytes):
+                values.append(self.blob_url(row, column))
+            else:
+                values.append(_cell(value))
+        return values
+
+    async def pages(self) -> AsyncIterator[list]:
+        """Every page of rows matching the filters, from the first (for `_stream`)."""
+        page, query = self.page, self.page.query
+        next_token: Optional[str] = None
+        while True:
+            query.next_token = next_token
+            sql, params = query.page_sql_and_params()
+            results = await self.db.execute(sql, params, custom_time_limit=None)
+            rows = list(results.rows)
+            more = len(rows) > query.page_size
+            rows = rows[: query.page_size]
+            if page.labels and rows:
+                rows = await expand_labels(
+                    self.datasette, self.request, self.db.name, page.table, page.labels,
+                    page.columns, rows,
+                )
+            yield rows
+            if not more or not rows:
+                return
+            offset = int(next_token or 0) + query.page_size if page.is_view else 0
+            next_token = query.next_token_for(rows[-1], offset)
+
+    async def write(self, raw_writer: Any, stream: bool) -> None:
+        """Write the CSV; an error after the first byte goes into the body."""
+        writer = LimitedWriter(raw_writer, self.datasette.setting("max_csv_mb"))
+        try:
+            if _include_header(self.request):
+                await writer.write(_csv_line(self.header()))
+            if not stream:
+                for row in self.page.rows:
+                    await writer.write(_csv_line(self.values(row)))
+                return
+            async for rows in self.pages():
+                for row in rows:
+                    await writer.write(_csv_line(self.values(row)))
+        except WriteLimitExceeded as e:
+            # Every CSV line ends in CRLF, so the message is a line of its own.
+            await raw_writer.write(str(e))
+        except Exception as e:
+            # The status line is already sent: the body is the only place left to say it.
+            await raw_writer.write(f"\nError: {e}")
+
+
+async def table_csv(
+    datasette: Datasette, request: Request, db: Database, table: str, is_view: bool
+) -> AsgiStream:
+    """CSV of a table page, or with `_stream` of every matching row."""
     stream = bool(request.args.get("_stream"))
     if stream:
         if not datasette.setting("allow_csv_stream"):
@@ -69,75 +153,21 @@ async def table_csv(datasette: Any, request: Any, db: Any, table: str, is_view: 
         page.query.page_size = datasette.setting("max_returned_rows")
         page.query.next_token = None
     headers, content_type = _headers(datasette, request, table)
-    from .table import cache_headers
-
     headers.update(cache_headers(datasette, request))
-    key_columns = page.query.pks
-
-    def blob_url(row: Any, column: str) -> str:
-        row_path = path_from_row_pks(row, key_columns, page.query.use_rowid)
-        return datasette.absolute_url(
-            request, datasette.urls.row_blob(db.name, table, row_path, column)
-        )
-
-    async def write_rows(writer: Any, columns: list, rows: list) -> None:
-        for row in rows:
-            values = []
-            for column, value in zip(columns, row):
-                if isinstance(value, dict) and "value" in value:
-                    values += [_cell(value["value"]), _cell(value["label"])]
-                    continue
-                if column in page.labels:
-                    values += [_cell(value), ""]
-                    continue
-                if isinstance(value, bytes):
-                    values.append(blob_url(row, column))
-                else:
-                    values.append(_cell(value))
-            await writer.write(_csv_line(values))
+    csv_writer = _TableCsv(datasette, request, db, page)
 
     async def stream_fn(raw_writer: Any) -> None:
-        writer = LimitedWriter(raw_writer, datasette.setting("max_csv_mb"))
-        columns = page.columns
-        try:
-            if _include_header(request):
-                header = []
-                for column in columns:
-                    header.append(column)
-                    if column in page.labels:
-                        header.append(f"{column}_label")
-                await writer.write(_csv_line(header))
-            if not stream:
-                await write_rows(writer, columns, page.rows)
-                return
-            query = page.query
-            next_token: Optional[str] = None
-            while True:
-                query.next_token = next_token
-                sql, params = query.page_sql_and_params()
-                results = await db.execute(sql, params, custom_time_limit=None)
-                rows = list(results.rows)
-                more = len(rows) > query.page_size
-                rows = rows[: query.page_size]
-                if page.labels and rows:
-                    rows = await _expand_labels(
-                        datasette, request, db.name, table, page.labels, columns, rows
-                    )
-                await write_rows(writer, columns, rows)
-                if not more or not rows:
-                    return
-                offset = int(next_token or 0) + query.page_size if is_view else 0
-                next_token = query.next_token_for(rows[-1], offset)
-        except WriteLimitExceeded as e:
-            await raw_writer.write(f"\n{e}")
-        except Exception as e:
-            await raw_writer.write(f"\nError: {e}")
+        await csv_writer.write(raw_writer, stream)
 
     return AsgiStream(stream_fn, headers=headers, content_type=content_type)
 
 
 async def query_csv(
-    datasette: Any, request: Any, db: Any, results: Any, name: Optional[str] = None
+    datasette: Datasette,
+    request: Request,
+    db: Database,
+    results: Results,
+    name: Optional[str] = None,
 ) -> AsgiStream:
     """CSV of a query result (always one result set)."""
     headers, content_type = _headers(datasette, request, name or db.name)
@@ -145,11 +175,12 @@ async def query_csv(
 
     def blob_url(column: str, value: bytes) -> str:
         path = request.path.rsplit(".csv", 1)[0] + ".blob"
-        args = [(k, v) for k in request.args for v in request.args.getlist(k)]
-        args += [("_blob_column", column), ("_blob_hash", hashlib.sha256(value).hexdigest())]
-        return datasette.absolute_url(
-            request, datasette.urls.path(path) + "?" + urllib.parse.urlencode(args)
+        # The request's query string as sent (not re-encoded), then the blob's own keys.
+        blob_args = urllib.parse.urlencode(
+            [("_blob_column", column), ("_blob_hash", hashlib.sha256(value).hexdigest())]
         )
+        query = "&".join(part for part in (request.query_string, blob_args) if part)
+        return datasette.absolute_url(request, datasette.urls.path(path) + "?" + query)
 
     async def stream_fn(raw_writer: Any) -> None:
         writer = LimitedWriter(raw_writer, datasette.setting("max_csv_mb"))
@@ -166,19 +197,6 @@ async def query_csv(
                     )
                 )
         except WriteLimitExceeded as e:
-            await raw_writer.write(f"\n{e}")
+            await raw_writer.write(str(e))
 
     return AsgiStream(stream_fn, headers=headers, content_type=content_type)
-
-
-def blob_filename(table: Optional[str], row_path: Optional[str], column: str, hash: Optional[str]) -> str:
-    """`<table css>-<row path>-<column css>-<hash6>.blob`, leaving out parts not given."""
-    parts = []
-    if table:
-        parts.append(to_css_class(table))
-    if row_path:
-        parts.append(row_path)
-    parts.append(to_css_class(column))
-    if hash:
-        parts.append(hash[:6])
-    return "-".join(parts) + ".blob"

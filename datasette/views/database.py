@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..exceptions import Forbidden, NotFound
+from ..permissions import database_cascade, query_cascade
 from ..renderer import json_response
 from ..utils.asgi import Response
 from .base import View
+from .database_html import render_database_html
+from .page_data import visible_tables
 from .query import run_query_view
-from ..permissions import database_cascade, table_cascade, query_cascade
+
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..database import Database
+    from ..utils.asgi import Request
 
 COUNT_LIMIT_MS = 5
 
 
-async def database_data(datasette: Any, request: Any, db: Any, private: bool) -> dict:
+async def database_data(datasette: Datasette, request: Request, db: Database, private: bool) -> dict:
     """The JSON document describing a database: its tables, views, queries and columns."""
     name = db.name
     table_counts = await db.table_counts(COUNT_LIMIT_MS)
@@ -25,13 +32,9 @@ async def database_data(datasette: Any, request: Any, db: Any, private: bool) ->
     )
     tables = []
     table_columns: dict = {}
-    for table in await db.table_names():
-        visible, table_private = await datasette.check_visibility(
-            request.actor,
-            permissions=table_cascade(name, table),
-        )
-        if not visible:
-            continue
+    for table, table_private in await visible_tables(
+        datasette, request.actor, name, await db.table_names()
+    ):
         columns = await db.table_columns(table)
         table_columns[table] = columns
         tables.append(
@@ -48,14 +51,11 @@ async def database_data(datasette: Any, request: Any, db: Any, private: bool) ->
         )
     tables.sort(key=lambda t: (t["hidden"], t["name"]))
     views = []
-    for view in await db.view_names():
-        visible, view_private = await datasette.check_visibility(
-            request.actor,
-            permissions=table_cascade(name, view),
-        )
-        if visible:
-            views.append({"name": view, "private": view_private})
-            table_columns[view] = []
+    for view, view_private in await visible_tables(
+        datasette, request.actor, name, await db.view_names()
+    ):
+        views.append({"name": view, "private": view_private})
+        table_columns[view] = []
     queries = []
     for query in (await datasette.get_canned_queries(name, request.actor)).values():
         visible, query_private = await datasette.check_visibility(
@@ -83,7 +83,8 @@ class DatabaseView(View):
 
     name = "database"
 
-    async def get(self, request: Any, datasette: Any) -> Response:
+    async def get(self, request: Request, datasette: Datasette) -> Response:
+        """The database page or its JSON; with `?sql=` the query result instead."""
         db = await datasette.resolve_database(request)
         format = request.url_vars.get("format")
         visible, private = await datasette.check_visibility(
@@ -100,6 +101,4 @@ class DatabaseView(View):
         data = await database_data(datasette, request, db, private)
         if format == "json":
             return json_response(datasette, data, request=request)
-        from .database_html import render_database_html
-
         return await render_database_html(datasette, request, db, data)

@@ -7,9 +7,12 @@ inserting its rows is one transaction.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
+from ..exceptions import WriteApiError
+from ..internal.activity.events import create_detail
 from ..utils.asgi import Response
+from ..utils.sqlite import sqlite3
 from ..write_schema import (
     COLUMN_TYPES,
     columns_from_rows,
@@ -18,15 +21,18 @@ from ..write_schema import (
     sql_value,
 )
 from .write_api import (
-    SQL_ERRORS,
     WriteView,
-    error,
-    immutable_error,
-    in_transaction,
+    ensure_mutable,
     ok,
     parse_json,
+    require_permission,
+    write_in_transaction,
 )
-from ..utils.sqlite import sqlite3
+
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..database import Database
+    from ..utils.asgi import Request
 
 VALID_KEYS = {"table", "columns", "pk", "pks", "row", "rows", "ignore", "replace"}
 
@@ -41,88 +47,40 @@ def _table_exists(conn: Any, table: str) -> bool:
 
 
 class TableCreateView(WriteView):
-    """POST `{"table": ..., "columns": [...]}` or `{"table": ..., "rows": [...]}`."""
+    """POST `{"table": ..., "columns": [...]}` or `{"table": ..., "rows": [...]}`.
+
+    Each step below raises the first problem it finds as a `WriteApiError`; the steps
+    run in the contract's order, permissions checked as soon as the body asks for them.
+    """
 
     name = "table-create"
 
-    async def post(self, request: Any, datasette: Any) -> Response:
+    async def post(self, request: Request, datasette: Datasette) -> Response:
         db = await datasette.resolve_database(request)  # unknown: the 404 page
-        actor = request.actor
-        if not await datasette.permission_allowed(actor, "create-table", db.name):
-            return error(datasette, ["Permission denied"], 403)
-        failure = immutable_error(datasette, db)
-        if failure is not None:
-            return failure
-        data, problem = parse_json(await request.post_body())
-        if problem:
-            return error(datasette, [problem])
-        if not isinstance(data, dict):
-            return error(datasette, ["JSON must be an object"])
-        invalid_keys = sorted(set(data) - VALID_KEYS)
-        if invalid_keys:
-            return error(datasette, ["Invalid keys: {}".format(", ".join(invalid_keys))])
-        ignore, replace = data.get("ignore"), data.get("replace")
-        if ignore and replace:
-            return error(datasette, ["ignore and replace are mutually exclusive"])
-        if "ignore" in data or "replace" in data:
-            if not data.get("row") and not data.get("rows"):
-                return error(datasette, ["ignore and replace require row or rows"])
-            if not data.get("pk") and not data.get("pks"):
-                return error(datasette, ["ignore and replace require pk or pks"])
-        if replace and not await datasette.permission_allowed(actor, "update-row", db.name):
-            return error(datasette, ["Permission denied - need update-row"], 403)
-        table = data.get("table")
-        if not table:
-            return error(datasette, ["Table is required"])
-        if not isinstance(table, str) or table.startswith("sqlite_") or "\n" in table:
-            return error(datasette, ["Invalid table name"])
-        columns, rows, row = data.get("columns"), data.get("rows"), data.get("row")
-        if not columns and not rows and not row:
-            return error(datasette, ["columns, rows or row is required"])
-        if rows and row:
-            return error(datasette, ["Cannot specify both rows and row"])
-        if (rows or row) and not await datasette.permission_allowed(
-            actor, "insert-row", db.name
-        ):
-            return error(datasette, ["Permission denied - need insert-row"], 403)
-        column_types: list = []
-        if columns:
-            if rows or row:
-                return error(datasette, ["Cannot specify columns with rows or row"])
-            problem = _check_columns(columns)
-            if problem:
-                return error(datasette, [problem])
-            column_types = [
-                (c["name"], COLUMN_TYPES[c.get("type") or "text"]) for c in columns
-            ]
-        if row:
-            rows = [row]
-        if rows:
-            if not isinstance(rows, list):
-                return error(datasette, ["rows must be a list"])
-            if any(not isinstance(r, dict) for r in rows):
-                return error(datasette, ["rows must be a list of objects"])
-        pk, pks = data.get("pk"), data.get("pks")
-        if pk and pks:
-            return error(datasette, ["Cannot specify both pk and pks"])
-        if pk and not isinstance(pk, str):
-            return error(datasette, ["pk must be a string"])
-        if pks:
-            if not isinstance(pks, list):
-                return error(datasette, ["pks must be a list"])
-            if any(not isinstance(p, str) for p in pks):
-                return error(datasette, ["pks must be a list of strings"])
-        requested_pks = [pk] if pk else list(pks or [])
-        if await db.table_exists(table):
-            actual_pks = list(await db.primary_keys(table)) or ["rowid"]
-            if requested_pks and set(requested_pks) != set(actual_pks):
-                return error(datasette, ["pk cannot be changed for existing table"])
-        conflict: Optional[str] = "ignore" if ignore else ("replace" if replace else None)
-        write = _create(table, column_types, rows or [], requested_pks, conflict)
-        try:
-            schema = await db.execute_write_fn(in_transaction(write))
-        except SQL_ERRORS as e:
-            return error(datasette, [str(e)])
+        await require_permission(datasette, request, "create-table", db.name)
+        ensure_mutable(db)
+        data = _body_object(await request.post_body())
+        if data.get("replace"):
+            await require_permission(
+                datasette, request, "update-row", db.name, "Permission denied - need update-row"
+            )
+        table = _table_name(data)
+        if data.get("rows") or data.get("row"):
+            await require_permission(
+                datasette, request, "insert-row", db.name, "Permission denied - need insert-row"
+            )
+        column_types = _column_types(data)
+        rows = _rows(data)
+        pks = _requested_pks(data)
+        await _check_existing_key(db, table, pks)
+        conflict: Optional[str] = (
+            "ignore" if data.get("ignore") else ("replace" if data.get("replace") else None)
+        )
+        schema = await write_in_transaction(db, _create(table, column_types, rows, pks, conflict))
+        await datasette.audit(
+            "create-table", actor=request.actor, database=db.name, resource=table,
+            detail=create_detail(column_types, rows, pks),
+        )
         body = {
             "database": db.name,
             "table": table,
@@ -137,19 +95,98 @@ class TableCreateView(WriteView):
         return ok(datasette, body, status=201)
 
 
-def _check_columns(columns: Any) -> Optional[str]:
-    """The first problem with a `columns` list, or None."""
+def _body_object(body: bytes) -> dict:
+    """The body as a JSON object with known keys and consistent `ignore` / `replace`."""
+    data = parse_json(body)
+    if not isinstance(data, dict):
+        raise WriteApiError(["JSON must be an object"])
+    invalid_keys = sorted(set(data) - VALID_KEYS)
+    if invalid_keys:
+        raise WriteApiError(["Invalid keys: {}".format(", ".join(invalid_keys))])
+    if data.get("ignore") and data.get("replace"):
+        raise WriteApiError(["ignore and replace are mutually exclusive"])
+    if "ignore" in data or "replace" in data:
+        if not data.get("row") and not data.get("rows"):
+            raise WriteApiError(["ignore and replace require row or rows"])
+        if not data.get("pk") and not data.get("pks"):
+            raise WriteApiError(["ignore and replace require pk or pks"])
+    return data
+
+
+def _table_name(data: dict) -> str:
+    """The new table's name, which must be given; then `columns`, `rows` or `row` must be."""
+    table = data.get("table")
+    if not table:
+        raise WriteApiError(["Table is required"])
+    if not isinstance(table, str) or table.startswith("sqlite_") or "\n" in table:
+        raise WriteApiError(["Invalid table name"])
+    if not data.get("columns") and not data.get("rows") and not data.get("row"):
+        raise WriteApiError(["columns, rows or row is required"])
+    if data.get("rows") and data.get("row"):
+        raise WriteApiError(["Cannot specify both rows and row"])
+    return table
+
+
+def _column_types(data: dict) -> list:
+    """`[(name, SQL type)]` for a `columns` body; `[]` when the rows say what to create."""
+    columns = data.get("columns")
+    if not columns:
+        return []
+    if data.get("rows") or data.get("row"):
+        raise WriteApiError(["Cannot specify columns with rows or row"])
+    _check_columns(columns)
+    return [(c["name"], COLUMN_TYPES[c.get("type") or "text"]) for c in columns]
+
+
+def _rows(data: dict) -> list:
+    """The rows to insert (`row` counts as one), each an object."""
+    rows = [data["row"]] if data.get("row") else data.get("rows")
+    if not rows:
+        return []
+    if not isinstance(rows, list):
+        raise WriteApiError(["rows must be a list"])
+    if any(not isinstance(r, dict) for r in rows):
+        raise WriteApiError(["rows must be a list of objects"])
+    return rows
+
+
+def _requested_pks(data: dict) -> list:
+    """The key columns asked for with `pk` (one) or `pks` (several); `[]` if neither."""
+    pk, pks = data.get("pk"), data.get("pks")
+    if pk and pks:
+        raise WriteApiError(["Cannot specify both pk and pks"])
+    if pk and not isinstance(pk, str):
+        raise WriteApiError(["pk must be a string"])
+    if pks:
+        if not isinstance(pks, list):
+            raise WriteApiError(["pks must be a list"])
+        if any(not isinstance(p, str) for p in pks):
+            raise WriteApiError(["pks must be a list of strings"])
+    return [pk] if pk else list(pks or [])
+
+
+async def _check_existing_key(db: Database, table: str, pks: list) -> None:
+    """Rows may go into an existing table, but its key cannot be changed."""
+    if not pks or not await db.table_exists(table):
+        return
+    actual_pks = list(await db.primary_keys(table)) or ["rowid"]
+    if set(pks) != set(actual_pks):
+        raise WriteApiError(["pk cannot be changed for existing table"])
+
+
+def _check_columns(columns: Any) -> None:
+    """Raise the first problem with a `columns` list."""
     if not isinstance(columns, list):
-        return "columns must be a list"
+        raise WriteApiError(["columns must be a list"])
     for column in columns:
         if not isinstance(column, dict):
-            return "columns must be a list of objects"
+            raise WriteApiError(["columns must be a list of objects"])
         name = column.get("name")
         if not name or not isinstance(name, str):
-            return "Column name is required"
+            raise WriteApiError(["Column name is required"])
         column_type = column.get("type") or "text"
         if not isinstance(column_type, str) or column_type not in COLUMN_TYPES:
-            return f"Unsupported column type: {column_type}"
+            raise WriteApiError([f"Unsupported column type: {column_type}"])
     seen: set = set()
     duplicates: list = []
     for column in columns:
@@ -157,8 +194,7 @@ def _check_columns(columns: Any) -> Optional[str]:
             duplicates.append(column["name"])
         seen.add(column["name"])
     if duplicates:
-        return "Duplicate column name: {}".format(", ".join(duplicates))
-    return None
+        raise WriteApiError(["Duplicate column name: {}".format(", ".join(duplicates))])
 
 
 def _create(

@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ..utils import await_me_maybe, to_css_class
+from ..plugins import pm
+from ..utils import to_css_class
 from ..utils.asgi import Response
-from .index_html import DatabaseColor, render_page, with_inherited_metadata
+from .chrome import DatabaseColor, action_links, render_page, with_inherited_metadata
+
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..database import Database
+    from ..utils.asgi import Request
 
 
-def database_actions_function(datasette: Any, request: Any, database: str):
-    """The async `database_actions()` template function: links from every plugin."""
-
-    async def database_actions() -> list:
-        from ..plugins import pm
-
-        links: list = []
-        for hook in pm.hook.database_actions(
-            datasette=datasette,
-            actor=request.actor,
-            database=database,
-            request=request,
-        ):
-            extra = await await_me_maybe(hook)
-            if extra:
-                links.extend(extra)
-        return links
-
-    return database_actions
-
-
-async def can_download(datasette: Any, request: Any, db: Any) -> bool:
+async def can_download(datasette: Datasette, request: Request, db: Database) -> bool:
     """Whether the page should offer `/db.db`: the download view would serve it."""
     if db.is_memory or db.is_mutable or not db.path:
         return False
@@ -47,7 +32,9 @@ async def can_download(datasette: Any, request: Any, db: Any) -> bool:
     return bool(visible)
 
 
-async def render_database_html(datasette: Any, request: Any, db: Any, data: dict) -> Response:
+async def render_database_html(
+    datasette: Datasette, request: Request, db: Database, data: dict
+) -> Response:
     """The database page for `data` (what `/db.json` returns)."""
     name = db.name
     attached = []
@@ -55,6 +42,7 @@ async def render_database_html(datasette: Any, request: Any, db: Any, data: dict
         try:
             attached = [a.name for a in await db.attached_databases()]
         except Exception:
+            # The list is informational: a failing PRAGMA must not take the page down.
             attached = []
     context = dict(data)
     context.update(
@@ -68,7 +56,13 @@ async def render_database_html(datasette: Any, request: Any, db: Any, data: dict
             "editable": True,
             "allow_download": await can_download(datasette, request, db),
             "attached_databases": attached,
-            "database_actions": database_actions_function(datasette, request, name),
+            "database_actions": action_links(
+                pm.hook.database_actions,
+                datasette=datasette,
+                actor=request.actor,
+                database=name,
+                request=request,
+            ),
         }
     )
     candidates = [f"database-{to_css_class(name)}.html", "database.html"]

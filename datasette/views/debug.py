@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import urllib.parse
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import Forbidden
 from ..utils import actor_matches_allow
@@ -11,37 +12,38 @@ from ..utils.asgi import Response
 from .base import View
 from ..permissions import database_cascade, table_cascade
 
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..utils.asgi import Request
+
 
 class PermissionsDebugView(View):
     """`/-/permissions`: recent checks, and a form that runs one check."""
 
     name = "permissions_debug"
 
-    async def _check_access(self, datasette: Any, request: Any) -> None:
-        await datasette.ensure_permissions(request.actor, ["view-instance"])
+    async def _check_access(self, datasette: Datasette, request: Request) -> None:
+        # Asked with the registered default, as 1.0a7 does, so the check is recorded
+        # as True or False rather than as "no opinion".
+        if not await datasette.permission_allowed(request.actor, "view-instance"):
+            raise Forbidden("view-instance")
         if not await datasette.permission_allowed(request.actor, "permissions-debug"):
             raise Forbidden("Permission denied")
 
-    async def get(self, request: Any, datasette: Any) -> Response:
+    async def get(self, request: Request, datasette: Datasette) -> Response:
         await self._check_access(datasette, request)
-        return Response.html(
-            await datasette.render_template(
-                "permissions_debug.html",
-                {
-                    "permission_checks": list(reversed(datasette._permission_checks)),
-                    "permissions": list(datasette.permissions.values()),
-                },
-                request=request,
-                view_name="permissions_debug",
-            )
-        )
+        context = {
+            "permission_checks": list(reversed(datasette._permission_checks)),
+            "permissions": list(datasette.permissions.values()),
+        }
+        return await self.render_html(datasette, request, "permissions_debug.html", context)
 
-    async def post(self, request: Any, datasette: Any) -> Response:
+    async def post(self, request: Request, datasette: Datasette) -> Response:
         await self._check_access(datasette, request)
         post = await request.post_vars()
         try:
             actor = json.loads(post.get("actor") or "null")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the parser
             return Response.json({"error": "actor must be JSON"}, status=400)
         permission = post.get("permission") or ""
         if permission not in datasette.permissions:
@@ -69,15 +71,11 @@ class MessagesDebugView(View):
 
     name = "messages_debug"
 
-    async def get(self, request: Any, datasette: Any) -> Response:
+    async def get(self, request: Request, datasette: Datasette) -> Response:
         await datasette.ensure_permissions(request.actor, ["view-instance"])
-        return Response.html(
-            await datasette.render_template(
-                "messages_debug.html", {}, request=request, view_name="messages_debug"
-            )
-        )
+        return await self.render_html(datasette, request, "messages_debug.html", {})
 
-    async def post(self, request: Any, datasette: Any) -> Response:
+    async def post(self, request: Request, datasette: Datasette) -> Response:
         await datasette.ensure_permissions(request.actor, ["view-instance"])
         post = await request.post_vars()
         message = post.get("message", "")
@@ -98,68 +96,125 @@ class AllowDebugView(View):
 
     name = "allow_debug"
 
-    async def get(self, request: Any, datasette: Any) -> Response:
+    async def get(self, request: Request, datasette: Datasette) -> Response:
         errors = []
         actor_input = request.args.get("actor") or '{"id": "root"}'
         allow_input = request.args.get("allow") or '{"id": "*"}'
         try:
             actor = json.loads(actor_input)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: nested past the parser
             errors.append(f"Actor JSON error: {e}")
         try:
             allow = json.loads(allow_input)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             errors.append(f"Allow JSON error: {e}")
         result = None
         if not errors:
             result = str(actor_matches_allow(actor, allow))
-        return Response.html(
-            await datasette.render_template(
-                "allow_debug.html",
-                {
-                    "result": result,
-                    "error": "\n\n".join(errors),
-                    "actor_input": actor_input,
-                    "allow_input": allow_input,
-                },
-                request=request,
-                view_name="allow_debug",
-            )
-        )
+        context = {
+            "result": result,
+            "error": "\n\n".join(errors),
+            "actor_input": actor_input,
+            "allow_input": allow_input,
+        }
+        return await self.render_html(datasette, request, "allow_debug.html", context)
 
 
 class ApiExplorerView(View):
-    """`/-/api`: try the JSON API from a form, with examples per table."""
+    """`/-/api`: try the JSON API from a form, with example requests per database and table.
+
+    Each example is a link whose fragment fills the form in (`#path=...&method=...&json=...`);
+    write examples appear only where the actor holds the permission, on mutable databases.
+    """
 
     name = "api_explorer"
 
-    async def get(self, request: Any, datasette: Any) -> Response:
-        await datasette.ensure_permissions(request.actor, ["view-instance"])
+    async def get(self, request: Request, datasette: Datasette) -> Response:
+        visible, private = await datasette.check_visibility(
+            request.actor, permissions=["view-instance"]
+        )
+        if not visible:
+            raise Forbidden("view-instance")
         databases = []
         ordered = sorted(datasette.databases.items(), key=lambda item: not item[1].is_mutable)
         for name, db in ordered:
-            visible, _ = await datasette.check_visibility(
-                request.actor, permissions=database_cascade(name)
-            )
-            if not visible:
+            if not await _visible(datasette, request, database_cascade(name)):
                 continue
             tables = []
             for table in await db.table_names():
-                visible, _ = await datasette.check_visibility(
-                    request.actor,
-                    permissions=table_cascade(name, table),
-                )
-                if visible:
-                    tables.append({"name": table, "url": datasette.urls.table(name, table, format="json")})
-            databases.append({"name": name, "is_mutable": db.is_mutable, "tables": tables})
-        return Response.html(
-            await datasette.render_template(
-                "api_explorer.html",
-                {"databases": databases},
-                request=request,
-                view_name="api_explorer",
+                if await _visible(datasette, request, table_cascade(name, table)):
+                    links = await _table_examples(datasette, request, db, table)
+                    tables.append({"name": table, "links": links})
+            links = await _database_examples(datasette, request, db)
+            databases.append(
+                {"name": name, "is_mutable": db.is_mutable, "links": links, "tables": tables}
             )
+        context = {"databases": databases, "private": private, "api_path": _explorer_link}
+        return await self.render_html(datasette, request, "api_explorer.html", context)
+
+
+def _example(path: str, method: str, label: str, body: Any = None) -> dict:
+    example = {"path": path, "method": method, "label": label}
+    if body is not None:
+        example["json"] = body
+    return example
+
+
+def _explorer_link(example: dict) -> str:
+    """A fragment that makes the explorer's form show `example` (read by its script)."""
+    fields = {"path": example["path"], "method": example["method"]}
+    if "json" in example:
+        fields["json"] = json.dumps(example["json"], indent=2)
+    return "#" + urllib.parse.urlencode(fields)
+
+
+async def _table_examples(datasette: Datasette, request: Request, db: Any, table: str) -> list:
+    """Read, then insert/upsert and drop examples for one table, as the actor may."""
+    name = db.name
+    examples = [
+        _example(
+            datasette.urls.table(name, table, format="json"), "GET", f"Get rows for {table}"
         )
+    ]
+    if not db.is_mutable:
+        return examples
+    base = datasette.urls.table(name, table)
+    if await datasette.permission_allowed(request.actor, "insert-row", (name, table)):
+        pks = await db.primary_keys(table)
+        row = {c: None for c in await db.table_columns(table) if c not in pks}
+        examples.append(
+            _example(f"{base}/-/insert", "POST", f"Insert rows into {table}", {"rows": [row]})
+        )
+        if await datasette.permission_allowed(request.actor, "update-row", (name, table)):
+            examples.append(
+                _example(f"{base}/-/upsert", "POST", f"Upsert rows into {table}", {"rows": [row]})
+            )
+    if await datasette.permission_allowed(request.actor, "drop-table", (name, table)):
+        examples.append(
+            _example(f"{base}/-/drop", "POST", f"Drop table {table}", {"confirm": False})
+        )
+    return examples
+
+
+async def _database_examples(datasette: Datasette, request: Request, db: Any) -> list:
+    """The create-table example, for a mutable database the actor may create tables in."""
+    if not db.is_mutable or not await datasette.permission_allowed(
+        request.actor, "create-table", db.name
+    ):
+        return []
+    body = {
+        "table": "new_table",
+        "columns": [{"name": "id", "type": "integer"}, {"name": "name", "type": "text"}],
+        "pk": "id",
+    }
+    path = datasette.urls.database(db.name) + "/-/create"
+    return [_example(path, "POST", f"Create a table in {db.name}", body)]
+
+
+async def _visible(datasette: Datasette, request: Request, cascade: list) -> bool:
+    """Whether the actor may see the resource whose permission cascade is `cascade`."""
+    visible, _ = await datasette.check_visibility(request.actor, permissions=cascade)
+    return visible
 
 
 class PatternPortfolioView(View):
@@ -167,8 +222,6 @@ class PatternPortfolioView(View):
 
     name = "patterns"
 
-    async def get(self, request: Any, datasette: Any) -> Response:
+    async def get(self, request: Request, datasette: Datasette) -> Response:
         await datasette.ensure_permissions(request.actor, ["view-instance"])
-        return Response.html(
-            await datasette.render_template("patterns.html", {}, request=request, view_name="patterns")
-        )
+        return await self.render_html(datasette, request, "patterns.html", {})

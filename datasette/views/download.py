@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import Forbidden, NotFound
-from ..utils import add_cors_headers
 from ..utils import tilde_decode
 from ..utils.asgi import AsgiFileDownload, Response
 from .base import View
+
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..utils.asgi import Request
 
 
 class DatabaseDownload(View):
@@ -16,7 +19,8 @@ class DatabaseDownload(View):
 
     name = "database_download"
 
-    async def get(self, request: Any, datasette: Any) -> Any:
+    async def get(self, request: Request, datasette: Datasette) -> Any:
+        """The file, or 304 when the client's `If-None-Match` is its hash."""
         database = tilde_decode(request.url_vars["database"])
         await datasette.ensure_permissions(
             request.actor,
@@ -33,8 +37,6 @@ class DatabaseDownload(View):
         if not db.path:
             raise NotFound("Cannot download database")
         headers: dict = {}
-        if datasette.cors:
-            add_cors_headers(headers)
         if db.hash:
             etag = f'"{db.hash}"'
             headers["Etag"] = etag

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from ..permissions import database_cascade
 from ..renderer import json_response
 from ..utils.asgi import Response
 from .base import View
-from ..permissions import database_cascade, table_cascade
+from .index_html import render_index_html
+from .page_data import visible_tables
+
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..database import Database
+    from ..utils.asgi import Request
 
 TRUNCATE_AT = 5
 COUNT_LIMIT_MS = 10
 COUNT_SIZE_LIMIT = 100 * 1024 * 1024
 
 
-async def database_summary(datasette: Any, request: Any, name: str, db: Any, private: bool) -> dict:
+async def database_summary(datasette: Datasette, request: Request, name: str, db: Database, private: bool) -> dict:
     """One database's entry on the index: counts and its first few tables and views."""
     hidden = set(await db.hidden_table_names())
     counts: dict = {}
@@ -24,13 +31,9 @@ async def database_summary(datasette: Any, request: Any, name: str, db: Any, pri
     sort_by_relationships = request.args.get("_sort") == "relationships" or not show_counts
     all_fks = await db.get_all_foreign_keys() if sort_by_relationships else {}
     tables = []
-    for table in await db.table_names():
-        visible, table_private = await datasette.check_visibility(
-            request.actor,
-            permissions=table_cascade(name, table),
-        )
-        if not visible:
-            continue
+    for table, table_private in await visible_tables(
+        datasette, request.actor, name, await db.table_names()
+    ):
         fks = all_fks.get(table) or {"incoming": [], "outgoing": []}
         tables.append(
             {
@@ -44,14 +47,12 @@ async def database_summary(datasette: Any, request: Any, name: str, db: Any, pri
                 "private": table_private,
             }
         )
-    views = []
-    for view in await db.view_names():
-        visible, view_private = await datasette.check_visibility(
-            request.actor,
-            permissions=table_cascade(name, view),
+    views = [
+        {"name": view, "private": private}
+        for view, private in await visible_tables(
+            datasette, request.actor, name, await db.view_names()
         )
-        if visible:
-            views.append({"name": view, "private": view_private})
+    ]
     listed_tables = [t for t in tables if not t["hidden"]]
     hidden_tables = [t for t in tables if t["hidden"]]
     listed_tables.sort(
@@ -76,7 +77,7 @@ async def database_summary(datasette: Any, request: Any, name: str, db: Any, pri
     }
 
 
-async def index_data(datasette: Any, request: Any) -> dict:
+async def index_data(datasette: Datasette, request: Request) -> dict:
     """The `/.json` document, keyed by database name."""
     data = {}
     for name, db in datasette.databases.items():
@@ -93,11 +94,10 @@ class IndexView(View):
 
     name = "index"
 
-    async def get(self, request: Any, datasette: Any) -> Response:
+    async def get(self, request: Request, datasette: Datasette) -> Response:
+        """Every visible database, as HTML or JSON."""
         await datasette.ensure_permissions(request.actor, ["view-instance"])
         data = await index_data(datasette, request)
         if request.url_vars.get("format") in ("json", "jsono"):
             return json_response(datasette, data, request=request)
-        from .index_html import render_index_html
-
         return await render_index_html(datasette, request, data)

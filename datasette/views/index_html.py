@@ -1,57 +1,15 @@
-"""The HTML index page, plus the page-rendering helpers the other HTML pages share.
-
-`render_page` picks the first existing template of a candidate list, records the
-candidates in `select_templates` (the chosen one marked `*`), points the page at its JSON
-twin (`alternate_url_json` in the context, a `Link` header on the response) and renders
-through `datasette.render_template` so plugin hooks see the right `view_name`.
-"""
+"""The HTML index page: each visible database with a one-line summary of its tables."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Optional
 
-from ..utils import add_cors_headers, path_with_format
 from ..utils.asgi import Response
+from .chrome import render_page
 
-# Keys a database, table or query page copies from the root metadata when its own
-# metadata does not set them (they feed the footer).
-INHERITED_METADATA_KEYS = (
-    "source",
-    "source_url",
-    "license",
-    "license_url",
-    "about",
-    "about_url",
-)
-
-
-def with_inherited_metadata(datasette: Any, metadata: Optional[dict]) -> dict:
-    """A copy of `metadata` with missing source/license/about keys filled from the root."""
-    metadata = dict(metadata or {})
-    for key in INHERITED_METADATA_KEYS:
-        if key not in metadata:
-            value = datasette.metadata(key)
-            if value is not None:
-                metadata[key] = value
-    return metadata
-
-
-def alternate_json_url(datasette: Any, request: Any) -> str:
-    """The absolute URL of the JSON twin of the current page (query string kept)."""
-    return datasette.absolute_url(
-        request, datasette.urls.path(path_with_format(request=request, format="json"))
-    )
-
-
-class DatabaseColor(str):
-    """A database colour (six hex digits) that templates may also call.
-
-    Older templates write `{{ database_color(database) }}`, newer ones
-    `{{ database_color }}`; this value works in both.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> str:
-        return str(self)
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..utils.asgi import Request
 
 
 def plural(count: Optional[int], singular: str, plural_form: Optional[str] = None) -> str:
@@ -59,38 +17,6 @@ def plural(count: Optional[int], singular: str, plural_form: Optional[str] = Non
     count = count or 0
     word = singular if count == 1 else (plural_form or singular + "s")
     return "{:,} {}".format(count, word)
-
-
-async def render_page(
-    datasette: Any,
-    request: Any,
-    candidates: Iterable[str],
-    context: dict,
-    *,
-    view_name: str,
-    headers: Optional[dict] = None,
-    cors: bool = False,
-    status: int = 200,
-) -> Response:
-    """Render the first existing template of `candidates` as an HTML response."""
-    candidates = list(candidates)
-    template = datasette.jinja_env.select_template(candidates)
-    alternate = alternate_json_url(datasette, request)
-    context = dict(context)
-    context["select_templates"] = [
-        ("*" + name) if name == template.name else name for name in candidates
-    ]
-    context["alternate_url_json"] = alternate
-    html = await datasette.render_template(
-        template, context, request=request, view_name=view_name
-    )
-    response_headers = dict(headers or {})
-    response_headers["Link"] = '{}; rel="alternate"; type="application/json+datasette"'.format(
-        alternate
-    )
-    if cors and datasette.cors:
-        add_cors_headers(response_headers)
-    return Response.html(html, status=status, headers=response_headers)
 
 
 def database_summary_text(database: dict) -> str:
@@ -119,7 +45,7 @@ def database_summary_text(database: dict) -> str:
     return ", ".join(parts)
 
 
-async def render_index_html(datasette: Any, request: Any, data: dict) -> Response:
+async def render_index_html(datasette: Datasette, request: Request, data: dict) -> Response:
     """The index page for `data` (what `/.json` returns, keyed by database name)."""
     databases = []
     for database in data.values():
@@ -143,5 +69,5 @@ async def render_index_html(datasette: Any, request: Any, data: dict) -> Respons
         ),
     }
     return await render_page(
-        datasette, request, ["index.html"], context, view_name="index", cors=True
+        datasette, request, ["index.html"], context, view_name="index"
     )

@@ -1,51 +1,40 @@
-"""Arbitrary read-only SQL: `/db.json?sql=...` and its HTML twin."""
+"""Arbitrary read-only SQL: `/db.json?sql=...` and its HTML twin; canned queries."""
 
 from __future__ import annotations
 
 import json
 import urllib.parse
-from typing import Any, Optional
-
-from markupsafe import escape
+from typing import TYPE_CHECKING, Optional
 
 from ..exceptions import (
     BadRequest,
     DatasetteError,
     Forbidden,
-    InvalidSql,
     NotFound,
     QueryInterrupted,
 )
-from ..renderer import json_response, newline_delimited, rows_as_arrays, rows_as_objects
+from ..permissions import query_cascade
+from ..plugins import pm
+from ..renderer import json_response, list_shape_response, rows_as_arrays, rows_as_objects
 from ..utils import await_me_maybe, derive_named_parameters, validate_sql_select
 from ..utils.asgi import Response
 from ..utils.sqlite import sqlite3
 from .base import method_not_allowed
+from .csv import query_csv
+from .page_data import interrupted_error
 from .query_html import render_query_html
+from .renderers import DataDescription, render_output
 from .table_args import SHAPES, extras_requested
-from ..permissions import query_cascade
 
-SQL_TIME_LIMIT_DOCS = "https://docs.datasette.io/en/stable/settings.html#sql-time-limit-ms"
-
-
-def interrupted_message(sql: str) -> str:
-    """The HTML message shown when a query runs past the time limit."""
-    return (
-        "<p>SQL query took too long. The time limit is controlled by the\n"
-        f'<a href="{SQL_TIME_LIMIT_DOCS}">sql_time_limit_ms</a>\n'
-        "configuration option.</p>\n"
-        f'<textarea style="width: 90%">{escape(sql)}</textarea>\n'
-        "<script>\n"
-        'let ta = document.querySelector("textarea");\n'
-        'ta.style.height = ta.scrollHeight + "px";\n'
-        "</script>"
-    )
-
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..database import Database
+    from ..utils.asgi import Request
 
 _NAMED_PARAMETERS_CACHE_SIZE = 256
 
 
-async def named_parameters(db: Any, sql: str) -> list:
+async def named_parameters(db: Database, sql: str) -> list:
     """`:name` parameters of `sql`, remembered per schema version (EXPLAIN costs a trip)."""
     cache = db._schema_cache.setdefault(("named_parameters",), {})
     if sql in cache:
@@ -57,7 +46,7 @@ async def named_parameters(db: Any, sql: str) -> list:
     return names
 
 
-def parse_timelimit(request: Any) -> Optional[int]:
+def parse_timelimit(request: Request) -> Optional[int]:
     """`?_timelimit=MS` as an int, or None when absent or not a number."""
     value = request.args.get("_timelimit")
     if value is not None and value.isdigit():
@@ -66,7 +55,7 @@ def parse_timelimit(request: Any) -> Optional[int]:
 
 
 def json_query_response(
-    datasette: Any, request: Any, columns: list, rows: list, truncated: bool
+    datasette: Datasette, request: Request, columns: list, rows: list, truncated: bool
 ) -> Response:
     """The JSON body of a query result in the requested `_shape`."""
     shape = request.args.get("_shape") or "objects"
@@ -75,13 +64,9 @@ def json_query_response(
     if shape == "object":
         return json_response(
             datasette, {"ok": False, "error": "_shape=object is only available on tables"}, request=request)
-    if shape == "arrayfirst":
-        return json_response(datasette, [row[0] for row in rows], request=request)
-    if shape == "array":
-        objects = rows_as_objects(columns, rows, request)
-        if request.args.get("_nl"):
-            return newline_delimited(datasette, objects, request=request)
-        return json_response(datasette, objects, request=request)
+    listed = list_shape_response(datasette, request, shape, columns, rows)
+    if listed is not None:
+        return listed
     convert = rows_as_arrays if shape == "arrays" else rows_as_objects
     body: dict = {"ok": True, "rows": convert(columns, rows, request)}
     if "columns" in extras_requested(request):
@@ -91,15 +76,13 @@ def json_query_response(
 
 
 async def run_query_view(
-    datasette: Any, request: Any, db: Any, sql: str, format: Optional[str]
+    datasette: Datasette, request: Request, db: Database, sql: str, format: Optional[str]
 ) -> Response:
     """Validate, run and render `sql` against `db` as JSON, CSV, a renderer or HTML."""
     if format not in (None, "json", "csv") and format not in datasette.renderers:
         raise NotFound(f"Invalid format: {format}")
-    try:
-        validate_sql_select(sql)
-    except InvalidSql as e:
-        raise DatasetteError(str(e), title="Invalid SQL", status=400)
+    # An `InvalidSql` reaches the one error handler: a 400 `Invalid SQL`.
+    validate_sql_select(sql)
     names = await named_parameters(db, sql)
     params = {
         name: request.args.get(name, "")
@@ -110,9 +93,9 @@ async def run_query_view(
 
 
 async def execute_and_render(
-    datasette: Any,
-    request: Any,
-    db: Any,
+    datasette: Datasette,
+    request: Request,
+    db: Database,
     sql: str,
     params: dict,
     format: Optional[str],
@@ -129,12 +112,7 @@ async def execute_and_render(
             sql, params, truncate=True, custom_time_limit=parse_timelimit(request)
         )
     except QueryInterrupted:
-        raise DatasetteError(
-            interrupted_message(sql),
-            title="SQL Interrupted",
-            status=400,
-            message_is_html=True,
-        )
+        raise interrupted_error(sql)
     except sqlite3.Error as e:
         if format == "json":
             return json_response(
@@ -155,34 +133,21 @@ async def execute_and_render(
             datasette, request, results.columns, results.rows, results.truncated
         )
     if format == "csv":
-        from .csv import query_csv
-
         return await query_csv(datasette, request, db, results, name=query_name)
     if format is not None:
-        from .renderers import render_output
-
+        described = DataDescription(
+            results.columns, results.rows, sql, db.name, query_name=query_name
+        )
         return await render_output(
-            datasette,
-            request,
-            format,
-            columns=results.columns,
-            rows=results.rows,
-            sql=sql,
-            database=db.name,
-            table=None,
-            query_name=query_name,
-            view_name="database",
-            truncated=results.truncated,
+            datasette, request, format, described, truncated=results.truncated
         )
     return await render_query_html(
         datasette, request, db, sql=sql, params=params, results=results, canned=canned
     )
 
 
-async def resolve_magic_parameters(datasette: Any, request: Any, names: list) -> dict:
+async def resolve_magic_parameters(datasette: Datasette, request: Request, names: list) -> dict:
     """Values for `_prefix_rest` parameters from `register_magic_parameters` functions."""
-    from ..plugins import pm
-
     functions: dict = {}
     for pairs in pm.hook.register_magic_parameters(datasette=datasette):
         for prefix, fn in pairs or []:
@@ -202,7 +167,7 @@ async def resolve_magic_parameters(datasette: Any, request: Any, names: list) ->
     return values
 
 
-async def canned_query_params(datasette: Any, request: Any, db: Any, canned: dict, supplied: dict) -> dict:
+async def canned_query_params(datasette: Datasette, request: Request, db: Database, canned: dict, supplied: dict) -> dict:
     """Parameters for a canned query: named ones from `supplied`, magic ones resolved."""
     names = canned.get("params") or await named_parameters(db, canned["sql"])
     params = {name: supplied.get(name, "") for name in names if not name.startswith("_")}
@@ -210,7 +175,7 @@ async def canned_query_params(datasette: Any, request: Any, db: Any, canned: dic
     return params
 
 
-async def ensure_canned_query_visible(datasette: Any, request: Any, db: Any, canned: dict) -> bool:
+async def ensure_canned_query_visible(datasette: Datasette, request: Request, db: Database, canned: dict) -> bool:
     """Raise `Forbidden` unless the actor may view the query; returns whether it is private."""
     visible, private = await datasette.check_visibility(
         request.actor,
@@ -222,7 +187,7 @@ async def ensure_canned_query_visible(datasette: Any, request: Any, db: Any, can
 
 
 async def canned_query_view(
-    datasette: Any, request: Any, db: Any, canned: dict, format: Optional[str]
+    datasette: Datasette, request: Request, db: Database, canned: dict, format: Optional[str]
 ) -> Response:
     """GET of a canned query: run a read query; a writable one is not run on GET."""
     await ensure_canned_query_visible(datasette, request, db, canned)
@@ -257,7 +222,38 @@ async def canned_query_view(
     )
 
 
-async def canned_query_write(datasette: Any, request: Any, db: Any, canned: dict) -> Response:
+async def _success_message(
+    datasette: Datasette, db: Database, canned: dict, params: dict, rowcount: int
+) -> tuple:
+    """`(message, type)` after a successful canned write, as its options ask."""
+    if canned.get("on_success_message_sql"):
+        try:
+            result = await db.execute(canned["on_success_message_sql"], params)
+            return (str(result.first()[0]) if result.first() else ""), datasette.INFO
+        except Exception as e:
+            # The write has happened: a broken message query is reported, not raised.
+            return f"Error running on_success_message_sql: {e}", datasette.ERROR
+    if canned.get("on_success_message"):
+        return canned["on_success_message"], datasette.INFO
+    plural = "" if rowcount == 1 else "s"
+    return "Query executed, {} row{} affected".format(rowcount, plural), datasette.INFO
+
+
+async def run_canned_write(datasette: Datasette, db: Database, canned: dict, params: dict) -> tuple:
+    """Run a writable canned query: `(ok, message, message type, redirect)`.
+
+    Any failure of the write is the query's answer (its `on_error_*` options), not a 500.
+    """
+    try:
+        cursor = await db.execute_write(canned["sql"], params)
+    except Exception as e:
+        message = canned.get("on_error_message") or str(e)
+        return False, message, datasette.ERROR, canned.get("on_error_redirect")
+    message, message_type = await _success_message(datasette, db, canned, params, cursor.rowcount)
+    return True, message, message_type, canned.get("on_success_redirect")
+
+
+async def canned_query_write(datasette: Datasette, request: Request, db: Database, canned: dict) -> Response:
     """POST to a writable canned query: check access, bind the body, write, report."""
     await ensure_canned_query_visible(datasette, request, db, canned)
     if not canned.get("write"):
@@ -269,7 +265,7 @@ async def canned_query_write(datasette: Any, request: Any, db: Any, canned: dict
     if stripped.startswith("{") and stripped.endswith("}"):
         try:
             supplied = {k: str(v) for k, v in json.loads(stripped).items()}
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # RecursionError: too deep
             raise BadRequest("Invalid JSON body")
     else:
         supplied = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
@@ -280,31 +276,12 @@ async def canned_query_write(datasette: Any, request: Any, db: Any, canned: dict
         or bool(supplied.pop("_json", None))
     )
     params = await canned_query_params(datasette, request, db, canned, supplied)
-    ok = True
-    redirect = None
-    try:
-        cursor = await db.execute_write(canned["sql"], params)
-        if canned.get("on_success_message_sql"):
-            try:
-                message_result = await db.execute(canned["on_success_message_sql"], params)
-                message = str(message_result.first()[0]) if message_result.first() else ""
-                message_type = datasette.INFO
-            except Exception as e:
-                message = f"Error running on_success_message_sql: {e}"
-                message_type = datasette.ERROR
-        elif canned.get("on_success_message"):
-            message = canned["on_success_message"]
-            message_type = datasette.INFO
-        else:
-            count = cursor.rowcount
-            message = "Query executed, {} row{} affected".format(count, "" if count == 1 else "s")
-            message_type = datasette.INFO
-        redirect = canned.get("on_success_redirect")
-    except Exception as e:
-        ok = False
-        message = canned.get("on_error_message") or str(e)
-        message_type = datasette.ERROR
-        redirect = canned.get("on_error_redirect")
+    ok, message, message_type, redirect = await run_canned_write(datasette, db, canned, params)
+    if ok:  # the parameters' names only: their values are the user's data
+        await datasette.audit(
+            "execute-write-query", actor=request.actor, database=db.name,
+            resource=canned["name"], detail={"params": sorted(params)},
+        )
     if wants_json:
         return json_response(datasette, {"ok": ok, "message": message, "redirect": redirect}, request=request)
     datasette.add_message(request, message, message_type)

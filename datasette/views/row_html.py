@@ -1,69 +1,26 @@
-"""The HTML row page."""
+"""The HTML row page: one row in `_table.html`, and the tables whose rows point at it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
-
-from ..utils import is_url, path_from_row_pks, to_css_class
+from ..utils import path_from_row_pks, to_css_class
 from ..utils.asgi import Response
-from .index_html import DatabaseColor, render_page, with_inherited_metadata
-from .query_html import NBSP, binary_link, output_renderers, plugin_cell, url_link, with_unit
-from .row import foreign_key_tables
+from .cells import DisplayRow, default_cell, plugin_cell, value_type
+from .chrome import DatabaseColor, custom_table_templates, render_page, with_inherited_metadata
+from .page_data import display_column, foreign_key_tables
+from .renderers import DataDescription, output_renderers
 
-
-class DisplayRow:
-    """One displayed row for `_table.html`.
-
-    Iterating yields the cells (`{"column", "value", "raw", "value_type"}`, `value` being
-    the rendered HTML); `row["col"]` is the raw value and `row.display("col")` the
-    rendered one.
-    """
-
-    def __init__(self, cells: list):
-        self.cells = cells
-
-    def __iter__(self):
-        return iter(self.cells)
-
-    def __len__(self) -> int:
-        return len(self.cells)
-
-    def _cell(self, column: str) -> dict:
-        for cell in self.cells:
-            if cell["column"] == column:
-                return cell
-        raise KeyError(column)
-
-    def __getitem__(self, column: str) -> Any:
-        return self._cell(column)["raw"]
-
-    def display(self, column: str) -> Any:
-        return self._cell(column)["value"]
-
-    def __str__(self) -> str:
-        return str({cell["column"]: cell["raw"] for cell in self.cells})
-
-
-def value_type(value: Any) -> str:
-    """The `type-...` CSS suffix of a raw value."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "int"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, bytes):
-        return "bytes"
-    return "str"
+if TYPE_CHECKING:
+    from ..app import Datasette, ResolvedRow
+    from ..database import Database
+    from ..utils.asgi import Request
 
 
 async def row_cells(
-    datasette: Any,
-    request: Any,
-    db: Any,
+    datasette: Datasette,
+    request: Request,
+    db: Database,
     table: str,
     row: Any,
     columns: list,
@@ -73,65 +30,66 @@ async def row_cells(
 ) -> DisplayRow:
     """The rendered cells of one row, as the row page shows them (no truncation)."""
     cells = []
+
+    def blob_url(column: str) -> Callable[[], str]:
+        # Built only for binary values: a rowid table's row may not carry its rowid.
+        return lambda: datasette.urls.row_blob(
+            db.name, table, path_from_row_pks(row, pks, use_rowid), column
+        )
+
     for column in columns:
         value = row[column]
-        custom = await plugin_cell(
+        display = await plugin_cell(
             datasette, request, row=row, value=value, column=column, table=table, database=db.name
         )
-        display: Any
-        if custom:
-            display = custom
-        elif isinstance(value, bytes):
-            display = binary_link(
-                datasette.urls.row_blob(
-                    db.name, table, path_from_row_pks(row, pks, use_rowid), column
-                ),
+        if not display:
+            display = default_cell(
+                datasette,
                 value,
+                column,
+                blob_url=blob_url(column),
+                units=units,
+                truncate=0,
             )
-        elif value is None or value == "":
-            display = NBSP
-        elif is_url(str(value).strip()):
-            display = url_link(str(value), 0)
-        elif column in units:
-            display = with_unit(datasette, value, units[column])
-        else:
-            display = str(value)
         cells.append(
             {
                 "column": column,
                 "value": display,
                 "raw": value,
-                "value_type": "pk" if column in pks else value_type(value),
+                # Typed by value, key columns too: the row page has no link column.
+                "value_type": value_type(value),
             }
         )
-    return DisplayRow(cells)
+    return DisplayRow(cells, row)
 
 
-async def display_columns_for(db: Any, table: str, columns: list, pks: list, descriptions: dict) -> list:
+async def display_columns_for(
+    db: Database, table: str, columns: list, pks: list, descriptions: dict
+) -> list:
     """`display_columns` entries for the row page (never sortable)."""
     details = {c.name: c for c in await db.table_column_details(table)}
-    result = []
-    for name in columns:
-        detail = details.get(name)
-        result.append(
-            {
-                "name": name,
-                "sortable": False,
-                "is_pk": name in pks,
-                "type": (detail.type if detail else "") or "",
-                "notnull": int(bool(detail.notnull)) if detail else 0,
-                "description": descriptions.get(name),
-            }
+    return [
+        dict(
+            display_column(
+                name,
+                details.get(name),
+                sortable=False,
+                is_pk=name in pks,
+                description=descriptions.get(name),
+            ),
+            # The row page never typed a rowid column.
+            **({} if name in details else {"type": ""}),
         )
-    return result
+        for name in columns
+    ]
 
 
 async def render_row_html(
-    datasette: Any,
-    request: Any,
-    db: Any,
+    datasette: Datasette,
+    request: Request,
+    db: Database,
     table: str,
-    resolved: Any,
+    resolved: ResolvedRow,
     columns: list,
     rows: list,
     private: bool,
@@ -153,20 +111,8 @@ async def render_row_html(
     renderers = await output_renderers(
         datasette,
         request,
-        columns=columns,
-        rows=rows,
-        sql=resolved.sql,
-        query_name=None,
-        database=database,
-        table=table,
-        view_name="row",
+        DataDescription(columns, rows, resolved.sql, database, table, view_name="row"),
     )
-    db_css, table_css = to_css_class(database), to_css_class(table)
-    custom_table_templates = [
-        f"_table-{db_css}-{table_css}.html",
-        f"_table-row-{db_css}-{table_css}.html",
-        "_table.html",
-    ]
     context = {
         "database": database,
         "database_color": DatabaseColor(db.color),
@@ -182,11 +128,11 @@ async def render_row_html(
         "private": private,
         "renderers": renderers,
         "units": units,
-        "custom_table_templates": custom_table_templates,
+        "custom_table_templates": custom_table_templates(database, table, "row"),
         "sort": None,
         "sort_desc": None,
     }
-    candidates = [f"row-{db_css}-{table_css}.html", "row.html"]
+    candidates = [f"row-{to_css_class(database)}-{to_css_class(table)}.html", "row.html"]
     return await render_page(
         datasette,
         request,
@@ -194,6 +140,4 @@ async def render_row_html(
         context,
         view_name="row",
         headers=headers,
-        cors=True,
     )
-

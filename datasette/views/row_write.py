@@ -7,50 +7,32 @@ checked on the table, then the database must be mutable (quirk Q7: 403
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional
 
-from ..exceptions import NotFound, RowNotFound
+from ..exceptions import NotFound, RowNotFound, WriteApiError
+from ..internal.activity.events import row_detail
 from ..utils.asgi import Response
-from ..write_schema import (
-    key_where,
-    quote_identifier,
-    select_by_key_sql,
-    sql_value,
-    update_sql,
-)
-from .write_api import (
-    SQL_ERRORS,
-    WriteView,
-    error,
-    immutable_error,
-    in_transaction,
-    ok,
-    parse_json,
-    row_dicts,
-)
+from ..write_schema import key_where, quote_identifier, select_by_key_sql, sql_value, update_sql
+from .write_api import WriteView, ensure_mutable, ok, parse_json, require_permission
+from .write_api import resolve_writable_table, row_dicts, write_in_transaction
+
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..utils.asgi import Request
 
 
-async def _resolve_row(
-    datasette: Any, request: Any, action: str
-) -> Tuple[Any, Optional[Response]]:
-    """`(resolved row, None)` or `(None, error response)`: 404s, 403s, then immutability."""
+async def _resolve_row(datasette: Datasette, request: Request, action: str) -> Any:
+    """The request's resolved row; 404s, then 403s, then immutability, as `WriteApiError`."""
+    await resolve_writable_table(datasette, request)
     try:
-        resolved_table = await datasette.resolve_table(request)
-        if resolved_table.is_view:
-            return None, error(datasette, [f"Table not found: {resolved_table.table}"], 404)
         resolved = await datasette.resolve_row(request)
     except RowNotFound as e:
-        return None, error(datasette, [f"Record not found: {e.pk_values}"], 404)
+        raise WriteApiError([f"Record not found: {e.pk_values}"], 404) from e
     except NotFound as e:
-        return None, error(datasette, [e.args[0]], 404)
-    if not await datasette.permission_allowed(
-        request.actor, action, (resolved.db.name, resolved.table)
-    ):
-        return None, error(datasette, ["Permission denied"], 403)
-    failure = immutable_error(datasette, resolved.db)
-    if failure is not None:
-        return None, failure
-    return resolved, None
+        raise WriteApiError([e.args[0]], 404) from e
+    await require_permission(datasette, request, action, (resolved.db.name, resolved.table))
+    ensure_mutable(resolved.db)
+    return resolved
 
 
 class RowUpdateView(WriteView):
@@ -58,18 +40,14 @@ class RowUpdateView(WriteView):
 
     name = "row-update"
 
-    async def post(self, request: Any, datasette: Any) -> Response:
-        resolved, failure = await _resolve_row(datasette, request, "update-row")
-        if failure is not None:
-            return failure
-        data, problem = parse_json(await request.post_body())
-        if problem:
-            return error(datasette, [problem], 400)
+    async def post(self, request: Request, datasette: Datasette) -> Response:
+        resolved = await _resolve_row(datasette, request, "update-row")
+        data = parse_json(await request.post_body())
         if not isinstance(data, dict):
-            return error(datasette, ["JSON must be a dictionary"], 400)
+            raise WriteApiError(["JSON must be a dictionary"])
         update = data.get("update")
         if not isinstance(update, dict):
-            return error(datasette, ["JSON must contain an update dictionary"], 400)
+            raise WriteApiError(["JSON must contain an update dictionary"])
         table, pks, pk_values = resolved.table, resolved.pks, list(resolved.pk_values)
         should_return = bool(data.get("return"))
         # Rowid tables are keyed by rowid, which `select *` leaves out.
@@ -94,10 +72,11 @@ class RowUpdateView(WriteView):
             )
             return rows[0] if rows else None
 
-        try:
-            row = await resolved.db.execute_write_fn(in_transaction(write))
-        except SQL_ERRORS as e:
-            return error(datasette, [str(e)], 400)
+        row = await write_in_transaction(resolved.db, write)
+        await datasette.audit(
+            "update-row", actor=request.actor, database=resolved.db.name, resource=table,
+            detail=row_detail(pk_values, columns=update),
+        )
         return ok(datasette, {"row": row} if should_return else None)
 
 
@@ -106,10 +85,8 @@ class RowDeleteView(WriteView):
 
     name = "row-delete"
 
-    async def post(self, request: Any, datasette: Any) -> Response:
-        resolved, failure = await _resolve_row(datasette, request, "delete-row")
-        if failure is not None:
-            return failure
+    async def post(self, request: Request, datasette: Datasette) -> Response:
+        resolved = await _resolve_row(datasette, request, "delete-row")
         sql = "DELETE FROM {} WHERE {}".format(
             quote_identifier(resolved.table), key_where(resolved.pks)
         )
@@ -118,8 +95,9 @@ class RowDeleteView(WriteView):
         def write(conn: Any) -> None:
             conn.execute(sql, pk_values)
 
-        try:
-            await resolved.db.execute_write_fn(in_transaction(write))
-        except SQL_ERRORS as e:
-            return error(datasette, [str(e)], 400)
+        await write_in_transaction(resolved.db, write)
+        await datasette.audit(
+            "delete-row", actor=request.actor, database=resolved.db.name,
+            resource=resolved.table, detail=row_detail(pk_values),
+        )
         return ok(datasette)

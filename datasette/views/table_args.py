@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
-from ..exceptions import BadRequest
+from ..exceptions import BadRequest, DatasetteError
 from ..utils import value_as_boolean
+
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..utils.asgi import Request
 
 SHAPES = ("objects", "arrays", "array", "arrayfirst", "object")
 
 
-def extras_requested(request: Any) -> set:
+def extras_requested(request: Request) -> set:
     """Names from every `_extra=` (repeatable, comma-separated)."""
     names: set = set()
     for value in request.args.getlist("_extra"):
@@ -19,7 +23,7 @@ def extras_requested(request: Any) -> set:
     return names
 
 
-def page_size(request: Any, datasette: Any, table_metadata: dict) -> int:
+def page_size(request: Request, datasette: Datasette, table_metadata: dict) -> int:
     """`_size` (a number or `max`), else metadata `size`, else `default_page_size`."""
     max_rows = datasette.setting("max_returned_rows")
     size = request.args.get("_size")
@@ -27,7 +31,7 @@ def page_size(request: Any, datasette: Any, table_metadata: dict) -> int:
         return int(table_metadata.get("size") or datasette.setting("default_page_size"))
     if size == "max":
         return max_rows
-    if not size.isdigit():
+    if not (size.isascii() and size.isdigit()):  # isdigit alone accepts "²"
         raise BadRequest("_size must be a positive integer")
     if int(size) > max_rows:
         raise BadRequest(f"_size must be <= {max_rows}")
@@ -36,12 +40,14 @@ def page_size(request: Any, datasette: Any, table_metadata: dict) -> int:
 
 @dataclass
 class SortChoice:
+    """The column a page is sorted by (None: natural order) and its direction."""
+
     column: Optional[str] = None
     desc: bool = False
 
 
 def sort_choice(
-    request: Any, table_metadata: dict, columns: list, use_rowid: bool, is_view: bool
+    request: Request, table_metadata: dict, columns: list, use_rowid: bool, is_view: bool
 ) -> SortChoice:
     """The sort column and direction from `_sort`/`_sort_desc` or metadata defaults."""
     sort = request.args.get("_sort")
@@ -67,10 +73,14 @@ def sort_choice(
     return SortChoice(column, bool(sort_desc))
 
 
-def selected_columns(request: Any, columns: list, pks: list) -> list:
+def selected_columns(request: Request, columns: list, pks: list) -> list:
     """Columns chosen with `_col` (pks always included) or removed with `_nocol`."""
     wanted = request.args.getlist("_col")
     unwanted = request.args.getlist("_nocol")
+    # `_json` names columns too (issue 9: a name the table lacks is a 400, like `_col`).
+    unknown_json = [c for c in request.args.getlist("_json") if c and c not in columns + pks]
+    if unknown_json:
+        raise BadRequest("_json={} - invalid columns".format(", ".join(unknown_json)))
     if wanted:
         invalid = [c for c in wanted if c not in columns]
         if invalid:
@@ -88,7 +98,7 @@ def selected_columns(request: Any, columns: list, pks: list) -> list:
     return list(columns)
 
 
-def label_columns(request: Any, default_on: bool, fk_columns: list) -> list:
+def label_columns(request: Request, default_on: bool, fk_columns: list) -> list:
     """Foreign key columns whose values get labels (`_labels`, `_label=C`)."""
     labels = request.args.get("_labels")
     if labels is not None and labels != "":
@@ -121,19 +131,19 @@ class TableArgs:
     timelimit: Optional[int] = None
 
 
-def shape_of(request: Any) -> str:
+def shape_of(request: Request) -> str:
+    """`_shape`, defaulting to `objects`; an unknown shape is a 400."""
     shape = request.args.get("_shape") or "objects"
     if shape not in SHAPES:
-        from ..exceptions import DatasetteError
-
         raise DatasetteError(f"Invalid _shape: {shape}", status=400)
     return shape
 
 
-def timelimit_of(request: Any) -> Optional[int]:
+def timelimit_of(request: Request) -> Optional[int]:
+    """`_timelimit` in milliseconds, or None; anything but digits is a 400."""
     value = request.args.get("_timelimit")
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # isdigit alone accepts "²"
         raise BadRequest("_timelimit must be a positive integer")
     return int(value)

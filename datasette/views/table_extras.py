@@ -1,18 +1,30 @@
 """The `?_extra=` values of table JSON, each computed only when asked for.
 
+`EXTRA_VALUES` maps each name to a small function of `ExtrasInput`; the count and the
+facets, which several extras share, are computed once beforehand when any needs them.
+
 Extras whose values are not JSON (`display_rows`, `table_actions`, `filters`, `_html`)
 are ignored rather than answered with a 500 as 1.0a7 did.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional
 
 from ..exceptions import BadRequest, DatasetteError, QueryInterrupted
 from ..facets import merge_facet_results
 from ..plugins import pm
-from ..utils import path_with_added_args, path_with_removed_args
+from ..utils import await_me_maybe, path_with_added_args, path_with_removed_args
 from ..utils.sqlite import sqlite3
+from .chrome import custom_table_templates, with_inherited_metadata
+from .page_data import TablePage, display_column
+from .renderers import table_renderers
+
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..database import Database
+    from ..utils.asgi import Request
 
 EXTRAS = {
     "count": "Total number of rows matching these filters",
@@ -43,10 +55,9 @@ EXTRAS = {
     "form_hidden_args": "Hidden form fields used by the HTML page",
 }
 
-INHERITED_METADATA = ("source", "source_url", "license", "license_url", "about", "about_url")
-
-
-async def count_rows(datasette: Any, request: Any, db: Any, page: Any) -> Optional[int]:
+async def count_rows(
+    datasette: Datasette, request: Request, db: Database, page: TablePage
+) -> Optional[int]:
     """Rows matching the filters; None with `_nocount` or when counting times out."""
     if request.args.get("_nocount"):
         return None
@@ -62,18 +73,20 @@ async def count_rows(datasette: Any, request: Any, db: Any, page: Any) -> Option
 
 
 def facet_classes() -> list:
+    """Facet classes from every `register_facet_classes` hook."""
     classes: list = []
     for hook_classes in pm.hook.register_facet_classes():
         classes.extend(hook_classes or [])
     return classes
 
 
-def facet_params_present(request: Any) -> bool:
+def facet_params_present(request: Request) -> bool:
+    """Whether the query string asks for any facet (`_facet_size` alone does not)."""
     return any(key.startswith("_facet") and key != "_facet_size" for key in request.args)
 
 
 async def compute_facets(
-    datasette: Any, request: Any, db: Any, page: Any, row_count: Optional[int]
+    datasette: Datasette, request: Request, db: Database, page: TablePage, row_count: Optional[int]
 ) -> tuple:
     """`(facet results by name, timed-out names, facet instances)`."""
     if request.args.get("_nofacet"):
@@ -107,7 +120,8 @@ async def compute_facets(
     return results, timed_out, instances
 
 
-async def compute_suggestions(datasette: Any, request: Any, instances: list) -> list:
+async def compute_suggestions(datasette: Datasette, request: Request, instances: list) -> list:
+    """Facets worth offering, unless suggestions are off or this is not the first page."""
     if (
         not datasette.setting("suggest_facets")
         or not datasette.setting("allow_facet")
@@ -122,7 +136,8 @@ async def compute_suggestions(datasette: Any, request: Any, instances: list) -> 
     return suggestions
 
 
-def human_description(page: Any) -> str:
+def human_description(page: TablePage) -> str:
+    """`2 rows where x = 1 sorted by y descending`: the filters and the sort in words."""
     text = page.filters.human_description_en(extra=page.human_descriptions)
     if page.sort and page.sort.column:
         direction = " descending" if page.sort.desc else ""
@@ -130,153 +145,174 @@ def human_description(page: Any) -> str:
     return text
 
 
-async def display_columns(datasette: Any, db: Any, page: Any) -> list:
+async def display_columns(db: Database, page: TablePage) -> list:
+    """The result columns with their type, key and description (`notnull` a boolean here)."""
     details = {c.name: c for c in await db.table_column_details(page.table)}
     sortable = page.table_metadata.get("sortable_columns")
     descriptions = page.table_metadata.get("columns") or {}
     columns = []
     for name in page.columns:
-        detail = details.get(name)
-        columns.append(
-            {
-                "name": name,
-                "sortable": sortable is None or name in sortable,
-                "is_pk": name in page.pks,
-                "type": (detail.type if detail else "") or "",
-                "notnull": bool(detail.notnull) if detail else False,
-                "description": descriptions.get(name),
-            }
+        column = display_column(
+            name,
+            details.get(name),
+            sortable=sortable is None or name in sortable,
+            is_pk=name in page.pks,
+            description=descriptions.get(name),
         )
+        # No rowid row here: its type stays empty, as the table JSON always showed it.
+        if name not in details:
+            column["type"] = ""
+        column["notnull"] = bool(column["notnull"])
+        columns.append(column)
     return columns
 
 
-async def compute_extras(
-    datasette: Any, request: Any, db: Any, page: Any, extras: set, next_url: Optional[str]
-) -> dict:
-    """The requested extras, in a stable order, skipping unknown or non-JSON names."""
-    values: dict = {}
-    needs_count = extras & {"count", "suggested_facets"}
-    row_count = await count_rows(datasette, request, db, page) if needs_count else None
-    needs_facets = extras & {
-        "facet_results",
-        "facets_timed_out",
-        "suggested_facets",
-        "sorted_facet_results",
+@dataclass
+class ExtrasInput:
+    """What the extra functions read: the page, the request, and the shared results."""
+
+    datasette: Datasette
+    request: Request
+    db: Database
+    page: TablePage
+    extras: set
+    next_url: Optional[str]
+    row_count: Optional[int] = None
+    facets: dict = field(default_factory=dict)
+    timed_out: list = field(default_factory=list)
+    facet_instances: list = field(default_factory=list)
+
+
+def _debug(x: ExtrasInput) -> dict:
+    return {
+        "resolved": repr((x.db.name, x.page.table, x.page.is_view)),
+        "url_vars": x.request.url_vars,
+        "nofacet": bool(x.request.args.get("_nofacet")),
+        "nosuggest": bool(x.request.args.get("_nosuggest")),
     }
-    facets: dict = {}
-    timed_out: list = []
-    instances: list = []
-    if needs_facets:
-        facets, timed_out, instances = await compute_facets(
-            datasette, request, db, page, row_count
+
+
+def _request(x: ExtrasInput) -> dict:
+    request = x.request
+    return {
+        "url": request.url,
+        "path": request.path,
+        "full_path": request.full_path,
+        "host": request.host,
+        "args": {key: request.args.getlist(key) for key in request.args},
+    }
+
+
+def _extras(x: ExtrasInput) -> list:
+    """Every extra with a URL that toggles it on or off."""
+    toggles = []
+    for extra, description in EXTRAS.items():
+        selected = extra in x.extras
+        path = (
+            path_with_removed_args(x.request, {"_extra": extra})
+            if selected
+            else path_with_added_args(x.request, {"_extra": extra})
         )
-    for name in sorted(extras, key=lambda n: list(EXTRAS).index(n) if n in EXTRAS else 999):
-        if name not in EXTRAS:
-            continue
-        if name == "count":
-            values["count"] = row_count
-        elif name == "facet_results":
-            values["facet_results"] = {"results": facets, "timed_out": timed_out}
-        elif name == "facets_timed_out":
-            values["facets_timed_out"] = timed_out
-        elif name == "suggested_facets":
-            values["suggested_facets"] = await compute_suggestions(datasette, request, instances)
-        elif name == "sorted_facet_results":
-            values["sorted_facet_results"] = sorted(
-                facets.values(), key=lambda f: (len(f["results"]), f["name"]), reverse=True
-            )
-        elif name == "human_description_en":
-            values["human_description_en"] = human_description(page)
-        elif name == "next_url":
-            values["next_url"] = next_url
-        elif name == "columns":
-            values["columns"] = page.columns
-        elif name == "primary_keys":
-            values["primary_keys"] = page.pks
-        elif name == "display_columns":
-            values["display_columns"] = await display_columns(datasette, db, page)
-        elif name == "debug":
-            values["debug"] = {
-                "resolved": repr((db.name, page.table, page.is_view)),
-                "url_vars": request.url_vars,
-                "nofacet": bool(request.args.get("_nofacet")),
-                "nosuggest": bool(request.args.get("_nosuggest")),
+        toggles.append(
+            {
+                "name": extra,
+                "description": description,
+                "toggle_url": x.datasette.absolute_url(x.request, x.datasette.urls.path(path)),
+                "selected": selected,
             }
-        elif name == "request":
-            values["request"] = {
-                "url": request.url,
-                "path": request.path,
-                "full_path": request.full_path,
-                "host": request.host,
-                "args": {key: request.args.getlist(key) for key in request.args},
-            }
-        elif name == "query":
-            values["query"] = {"sql": page.sql, "params": page.params}
-        elif name == "metadata":
-            metadata = dict(page.table_metadata)
-            for key in INHERITED_METADATA:
-                if key not in metadata and datasette.metadata(key) is not None:
-                    metadata[key] = datasette.metadata(key)
-            values["metadata"] = metadata
-        elif name == "extras":
-            values["extras"] = [
-                {
-                    "name": extra,
-                    "description": description,
-                    "toggle_url": datasette.absolute_url(
-                        request,
-                        datasette.urls.path(
-                            path_with_removed_args(request, {"_extra": extra})
-                            if extra in extras
-                            else path_with_added_args(request, {"_extra": extra})
-                        ),
-                    ),
-                    "selected": extra in extras,
-                }
-                for extra, description in EXTRAS.items()
-            ]
-        elif name == "database":
-            values["database"] = db.name
-        elif name == "table":
-            values["table"] = page.table
-        elif name == "database_color":
-            values["database_color"] = db.color
-        elif name == "is_view":
-            values["is_view"] = page.is_view
-        elif name == "private":
-            values["private"] = page.private
-        elif name == "renderers":
-            from .table_html import renderers_for
+        )
+    return toggles
 
-            values["renderers"] = await renderers_for(datasette, request, page)
-        elif name == "custom_table_templates":
-            from ..utils import to_css_class
 
-            values["custom_table_templates"] = [
-                f"_table-{to_css_class(db.name)}-{to_css_class(page.table)}.html",
-                f"_table-table-{to_css_class(db.name)}-{to_css_class(page.table)}.html",
-                "_table.html",
-            ]
-        elif name == "table_definition":
-            values["table_definition"] = (
-                None if page.is_view else await db.get_table_definition(page.table)
-            )
-        elif name == "view_definition":
-            values["view_definition"] = (
-                await db.get_view_definition(page.table) if page.is_view else None
-            )
-        elif name == "expandable_columns":
-            expandable = []
-            if not page.is_view:
-                for fk in await db.foreign_keys_for_table(page.table):
-                    label = await db.label_column_for_table(fk["other_table"])
-                    expandable.append([fk, label])
-            values["expandable_columns"] = expandable
-        elif name == "form_hidden_args":
-            values["form_hidden_args"] = [
-                (key, value)
-                for key in request.args
-                if key.startswith("_") and key not in ("_sort", "_sort_desc", "_search", "_next")
-                for value in request.args.getlist(key)
-            ]
-    return values
+async def _expandable_columns(x: ExtrasInput) -> list:
+    """`[foreign key, label column of the other table]` pairs (none for views)."""
+    if x.page.is_view:
+        return []
+    expandable = []
+    for fk in await x.db.foreign_keys_for_table(x.page.table):
+        expandable.append([fk, await x.db.label_column_for_table(fk["other_table"])])
+    return expandable
+
+
+async def _table_definition(x: ExtrasInput) -> Optional[str]:
+    return None if x.page.is_view else await x.db.get_table_definition(x.page.table)
+
+
+async def _view_definition(x: ExtrasInput) -> Optional[str]:
+    return await x.db.get_view_definition(x.page.table) if x.page.is_view else None
+
+
+def _form_hidden_args(x: ExtrasInput) -> list:
+    """The arguments the filter form must carry along as hidden fields.
+
+    Everything except what the form sets itself: filters (plain keys, and `_` keys holding
+    `__`, which are filters on `_`-named columns), the sort, the search and `_next`.
+    """
+    args = x.request.args
+    return [
+        (key, value)
+        for key in args
+        if key.startswith("_")
+        and "__" not in key
+        and key not in ("_sort", "_sort_desc", "_search", "_next")
+        for value in args.getlist(key)
+    ]
+
+
+def _sorted_facet_results(x: ExtrasInput) -> list:
+    return sorted(x.facets.values(), key=lambda f: (len(f["results"]), f["name"]), reverse=True)
+
+
+# One function per extra; each may return a value or an awaitable.
+EXTRA_VALUES: dict = {
+    "count": lambda x: x.row_count,
+    "facet_results": lambda x: {"results": x.facets, "timed_out": x.timed_out},
+    "facets_timed_out": lambda x: x.timed_out,
+    "suggested_facets": lambda x: compute_suggestions(x.datasette, x.request, x.facet_instances),
+    "human_description_en": lambda x: human_description(x.page),
+    "next_url": lambda x: x.next_url,
+    "columns": lambda x: x.page.columns,
+    "primary_keys": lambda x: x.page.pks,
+    "display_columns": lambda x: display_columns(x.db, x.page),
+    "debug": _debug,
+    "request": _request,
+    "query": lambda x: {"sql": x.page.sql, "params": x.page.params},
+    "metadata": lambda x: with_inherited_metadata(x.datasette, x.page.table_metadata),
+    "extras": _extras,
+    "database": lambda x: x.db.name,
+    "table": lambda x: x.page.table,
+    "database_color": lambda x: x.db.color,
+    "is_view": lambda x: x.page.is_view,
+    "private": lambda x: x.page.private,
+    "renderers": lambda x: table_renderers(x.datasette, x.request, x.page),
+    "custom_table_templates": lambda x: custom_table_templates(x.db.name, x.page.table, "table"),
+    "sorted_facet_results": _sorted_facet_results,
+    "table_definition": _table_definition,
+    "view_definition": _view_definition,
+    "expandable_columns": _expandable_columns,
+    "form_hidden_args": _form_hidden_args,
+}
+
+_NEEDS_COUNT = {"count", "suggested_facets"}
+_NEEDS_FACETS = {"facet_results", "facets_timed_out", "suggested_facets", "sorted_facet_results"}
+
+
+async def compute_extras(
+    datasette: Datasette,
+    request: Request,
+    db: Database,
+    page: TablePage,
+    extras: set,
+    next_url: Optional[str],
+) -> dict:
+    """The requested extras, in the order of `EXTRAS`, skipping unknown or non-JSON names."""
+    x = ExtrasInput(datasette, request, db, page, extras, next_url)
+    if extras & _NEEDS_COUNT:
+        x.row_count = await count_rows(datasette, request, db, page)
+    if extras & _NEEDS_FACETS:
+        x.facets, x.timed_out, x.facet_instances = await compute_facets(
+            datasette, request, db, page, x.row_count
+        )
+    return {
+        name: await await_me_maybe(EXTRA_VALUES[name](x)) for name in EXTRAS if name in extras
+    }

@@ -5,35 +5,43 @@ plugins-auth-config.md §8.4, renders `table-<db>-<table>.html` or `table.html` 
 the alternate-JSON `Link` header with the cache and `rel="next"` headers it was given.
 
 Every displayed cell goes through the `render_cell` hook first; on this page a falsy
-winning result means the default rendering. Rows reach the template as `DisplayRow`s:
-iterate them for the cell dicts (`column`, `value`, `raw`, `value_type`), or use
-`row["col"]` for the raw value and `row.display("col")` for the rendered HTML.
+winning result means the default rendering. Rows reach the template as `DisplayRow`s
+(see `cells.py`).
 """
 
 from __future__ import annotations
 
 import re
 import urllib.parse
-from typing import Any, Iterator, Optional
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional
 
 from markupsafe import Markup, escape
 
 from ..plugins import pm
 from ..utils import (
-    await_me_maybe,
-    format_bytes,
-    is_url,
     path_from_row_pks,
     path_with_format,
     path_with_replaced_args,
-    tilde_encode,
     to_css_class,
-    truncate_url,
 )
 from ..utils.asgi import Response
-from .query_html import output_renderers, plugin_cell, with_unit
-from .index_html import DatabaseColor, render_page, with_inherited_metadata
+from .cells import DisplayRow, default_cell, label_cell, plugin_cell, value_type
+from .chrome import (
+    DatabaseColor,
+    action_links,
+    custom_table_templates,
+    render_page,
+    with_inherited_metadata,
+)
+from .page_data import TablePage, display_column
+from .renderers import table_renderers
 from .table_extras import compute_extras
+
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..database import Database
+    from ..utils.asgi import Request
 
 # What the page needs from `compute_extras`.
 HTML_EXTRAS = {
@@ -55,265 +63,165 @@ _CSV_FORM_OWN_KEYS = ("_size", "_dl", "_stream", "_next", "_labels")
 
 _LIMIT_RE = re.compile(r"\s+limit\s+\d+(\s+offset\s+\d+)?\s*$", re.IGNORECASE)
 
-
-class DisplayRow:
-    """One displayed row: iterable cells, `row["col"]` raw values, `row.display("col")` HTML."""
-
-    def __init__(self, cells: list, row: Any = None):
-        self.cells = cells
-        self._row = row
-
-    def __iter__(self) -> Iterator[dict]:
-        return iter(self.cells)
-
-    def __len__(self) -> int:
-        return len(self.cells)
-
-    def _cell(self, column: str) -> Optional[dict]:
-        for cell in self.cells:
-            if cell["column"] == column:
-                return cell
-        return None
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, (int, slice)):
-            return self.cells[key]
-        cell = self._cell(key)
-        if cell is not None:
-            return cell["raw"]
-        if self._row is not None:
-            try:
-                value = self._row[key]
-            except (KeyError, IndexError, ValueError):
-                raise KeyError(key)
-            return value["value"] if isinstance(value, dict) else value
-        raise KeyError(key)
-
-    def __contains__(self, key: Any) -> bool:
-        return self._cell(key) is not None
-
-    def keys(self) -> list:
-        return [cell["column"] for cell in self.cells]
-
-    def display(self, key: str) -> Optional[Markup]:
-        cell = self._cell(key)
-        return cell["value"] if cell is not None else None
-
-    def __repr__(self) -> str:
-        return "<DisplayRow {}>".format({cell["column"]: cell["raw"] for cell in self.cells})
+_LINK_COLUMN = {
+    "name": "Link",
+    "sortable": False,
+    "is_pk": False,
+    "type": "",
+    "notnull": 0,
+    "description": None,
+    "is_special_link_column": True,
+}
 
 
-def _value_type(value: Any) -> str:
-    return "none" if value is None else type(value).__name__
+@dataclass
+class _RowShape:
+    """How the rows of a page are keyed and linked: shared by every cell of the page."""
+
+    pks: list
+    use_rowid: bool
+    link_column: bool
+    single_pk: Optional[str]
+    fk_tables: dict
+    units: dict
+    truncate: int
 
 
-async def _plugin_cell(
-    datasette: Any, request: Any, row: Any, value: Any, column: str, table: str, database: str
-) -> Optional[Markup]:
-    """The first non-None `render_cell` result, escaped unless Markup; None if falsy.
-
-    On table pages a falsy winner means default rendering (query pages keep it).
-    """
-    candidate = await plugin_cell(
-        datasette, request, row=row, value=value, column=column, table=table, database=database
-    )
-    if not candidate:
-        return None
-    if isinstance(candidate, Markup):
-        return candidate
-    return escape(str(candidate))
-
-
-def default_cell(
-    datasette: Any,
-    database: str,
-    table: str,
-    row: Any,
-    value: Any,
-    column: str,
-    *,
-    pks: list,
-    use_rowid: bool,
-    fk_tables: dict,
-    units: dict,
-    truncate: int,
-) -> Markup:
-    """The display HTML of one cell without plugins."""
-    if isinstance(value, dict) and "value" in value:
-        raw = value["value"]
-        label = value.get("label")
-        other_table = fk_tables.get(column)
-        if label is None or other_table is None:
-            return escape(str(raw))
-        href = datasette.urls.row(database, other_table, tilde_encode(str(raw)))
-        if str(label) == str(raw):
-            return Markup('<a href="{}">{}</a>').format(href, str(raw))
-        return Markup('<a href="{}">{}</a>&nbsp;<em>{}</em>').format(
-            href, str(label) or "-", str(raw)
-        )
-    if isinstance(value, bytes):
-        size = len(value)
-        human = format_bytes(size)
-        href = datasette.urls.row_blob(
-            database, table, path_from_row_pks(row, pks, use_rowid), column
-        )
-        title = Markup(' title="{}"').format(human) if size >= 1024 else ""
-        return Markup(
-            '<a class="blob-download" href="{}"{}>&lt;Binary:&nbsp;{}&nbsp;byte{}&gt;</a>'
-        ).format(href, title, "{:,}".format(size), "" if size == 1 else "s")
-    if value is None or value == "":
-        return Markup("&nbsp;")
-    if isinstance(value, str) and is_url(value.strip()):
-        url = value.strip()
-        return Markup('<a href="{}">{}</a>').format(url, truncate_url(url, truncate))
-    if column in units and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return with_unit(datasette, value, units[column])
-    text = str(value)
-    if truncate and len(text) > truncate:
-        text = text[:truncate] + "\u2026"
-    return escape(text)
-
-
-async def display_columns_and_rows(datasette: Any, request: Any, db: Any, page: Any) -> tuple:
-    """`(display_columns, display_rows)`: the link column first for tables."""
-    details = {c.name: c for c in await db.table_column_details(page.table)}
-    metadata = page.table_metadata or {}
-    sortable_setting = metadata.get("sortable_columns")
-    descriptions = metadata.get("columns") or {}
-    use_rowid = not page.is_view and not page.pks
+async def _row_shape(datasette: Datasette, db: Database, page: TablePage) -> _RowShape:
     pks = list(page.pks)
-    sortable = (
-        set(sortable_setting)
-        if sortable_setting is not None
-        else set(page.all_columns) | ({"rowid"} if use_rowid else set())
-    )
-
-    def column_info(name: str) -> dict:
-        detail = details.get(name)
-        if detail is not None:
-            type_, notnull = detail.type or "", int(bool(detail.notnull))
-        elif name == "rowid":
-            type_, notnull = "integer", 0
-        else:
-            type_, notnull = "", 0
-        return {
-            "name": name,
-            "sortable": name in sortable,
-            "is_pk": name in pks or (use_rowid and name == "rowid"),
-            "type": type_,
-            "notnull": notnull,
-            "description": descriptions.get(name),
-        }
-
-    link_column = not page.is_view
-    single_pk = pks[0] if len(pks) == 1 else None
-    columns = []
-    if link_column:
-        if single_pk is not None:
-            columns.append(column_info(single_pk))
-        else:
-            columns.append(
-                {
-                    "name": "Link",
-                    "sortable": False,
-                    "is_pk": False,
-                    "type": "",
-                    "notnull": 0,
-                    "description": None,
-                    "is_special_link_column": True,
-                }
-            )
-    for name in page.columns:
-        if link_column and name == single_pk:
-            continue
-        columns.append(column_info(name))
-
     fk_tables = {}
     if not page.is_view:
         fk_tables = {
             fk["column"]: fk["other_table"] for fk in await db.foreign_keys_for_table(page.table)
         }
-    truncate = datasette.setting("truncate_cells_html")
-    units = metadata.get("units") or {}
+    return _RowShape(
+        pks=pks,
+        use_rowid=not page.is_view and not pks,
+        link_column=not page.is_view,
+        single_pk=pks[0] if len(pks) == 1 else None,
+        fk_tables=fk_tables,
+        units=(page.table_metadata or {}).get("units") or {},
+        truncate=datasette.setting("truncate_cells_html"),
+    )
+
+
+def _display_columns(page: TablePage, details: dict, shape: _RowShape) -> list:
+    """The header columns: the link column (or the single pk) first for tables."""
+    metadata = page.table_metadata or {}
+    sortable_setting = metadata.get("sortable_columns")
+    descriptions = metadata.get("columns") or {}
+    sortable = (
+        set(sortable_setting)
+        if sortable_setting is not None
+        else set(page.all_columns) | ({"rowid"} if shape.use_rowid else set())
+    )
+
+    def column_info(name: str) -> dict:
+        return display_column(
+            name,
+            details.get(name),
+            sortable=name in sortable,
+            is_pk=name in shape.pks or (shape.use_rowid and name == "rowid"),
+            description=descriptions.get(name),
+        )
+
+    columns = []
+    if shape.link_column:
+        columns.append(
+            column_info(shape.single_pk) if shape.single_pk is not None else dict(_LINK_COLUMN)
+        )
+    for name in page.columns:
+        if shape.link_column and name == shape.single_pk:
+            continue
+        columns.append(column_info(name))
+    return columns
+
+
+def _link_cell(datasette: Datasette, page: TablePage, row: Any, shape: _RowShape) -> dict:
+    """The first cell of a table row: a link to the row page, showing its key."""
+    key_path = path_from_row_pks(row, shape.pks, shape.use_rowid)
+    key_text = path_from_row_pks(row, shape.pks, shape.use_rowid, quote=False)
+    href = datasette.urls.row(page.database, page.table, key_path)
+    if shape.single_pk is not None:
+        raw = row[shape.single_pk]
+        raw = raw["value"] if isinstance(raw, dict) else raw
+    else:
+        raw = key_text
+    return {
+        "column": shape.single_pk if shape.single_pk is not None else "Link",
+        "value": Markup('<a href="{}">{}</a>').format(href, key_text),
+        "raw": raw,
+        "value_type": "pk",
+        "is_special_link_column": shape.single_pk is None,
+    }
+
+
+async def _value_cell(
+    datasette: Datasette,
+    request: Request,
+    page: TablePage,
+    row: Any,
+    column: str,
+    value: Any,
+    shape: _RowShape,
+) -> dict:
+    """One data cell: the `render_cell` answer when truthy, else the default display."""
+    raw = value["value"] if isinstance(value, dict) and "value" in value else value
+    html = await plugin_cell(
+        datasette, request, row=row, value=value, column=column, table=page.table,
+        database=page.database,
+    )
+    if html:
+        html = html if isinstance(html, Markup) else escape(str(html))
+    elif isinstance(value, dict) and "value" in value:
+        html = label_cell(datasette, page.database, value, shape.fk_tables.get(column))
+    else:
+        html = default_cell(
+            datasette,
+            value,
+            column,
+            blob_url=lambda: datasette.urls.row_blob(
+                page.database,
+                page.table,
+                path_from_row_pks(row, shape.pks, shape.use_rowid),
+                column,
+            ),
+            units=shape.units,
+            truncate=shape.truncate,
+        )
+    return {"column": column, "value": html, "raw": raw, "value_type": value_type(raw)}
+
+
+async def display_columns_and_rows(
+    datasette: Datasette, request: Request, db: Database, page: TablePage
+) -> tuple:
+    """`(display_columns, display_rows)`: the link column first for tables."""
+    details = {c.name: c for c in await db.table_column_details(page.table)}
+    shape = await _row_shape(datasette, db, page)
+    columns = _display_columns(page, details, shape)
     display_rows = []
     for row in page.rows:
-        cells = []
-        if link_column:
-            key_path = path_from_row_pks(row, pks, use_rowid)
-            key_text = path_from_row_pks(row, pks, use_rowid, quote=False)
-            href = datasette.urls.row(page.database, page.table, key_path)
-            if single_pk is not None:
-                raw = row[single_pk]
-                raw = raw["value"] if isinstance(raw, dict) else raw
-            else:
-                raw = key_text
-            cells.append(
-                {
-                    "column": single_pk if single_pk is not None else "Link",
-                    "value": Markup('<a href="{}">{}</a>').format(href, key_text),
-                    "raw": raw,
-                    "value_type": "pk",
-                    "is_special_link_column": single_pk is None,
-                }
-            )
+        cells = [_link_cell(datasette, page, row, shape)] if shape.link_column else []
         for index, column in enumerate(page.columns):
-            if link_column and column == single_pk:
+            if shape.link_column and column == shape.single_pk:
                 continue
-            value = row[index]
-            raw = value["value"] if isinstance(value, dict) and "value" in value else value
-            html = await _plugin_cell(
-                datasette, request, row, value, column, page.table, page.database
-            )
-            if html is None:
-                html = default_cell(
-                    datasette,
-                    page.database,
-                    page.table,
-                    row,
-                    value,
-                    column,
-                    pks=pks,
-                    use_rowid=use_rowid,
-                    fk_tables=fk_tables,
-                    units=units,
-                    truncate=truncate,
-                )
             cells.append(
-                {
-                    "column": column,
-                    "value": html,
-                    "raw": raw,
-                    "value_type": _value_type(raw),
-                }
+                await _value_cell(datasette, request, page, row, column, row[index], shape)
             )
         display_rows.append(DisplayRow(cells, row))
     return columns, display_rows
 
 
-async def renderers_for(datasette: Any, request: Any, page: Any) -> dict:
-    """`{extension: url}`: JSON first, then plugin formats whose `can_render` agrees."""
-    return await output_renderers(
-        datasette,
-        request,
-        columns=page.columns,
-        rows=page.rows,
-        sql=page.sql,
-        query_name=None,
-        database=page.database,
-        table=page.table,
-        view_name="table",
-    )
-
-
 def append_querystring(url: str, querystring: str) -> str:
+    """`url` with `querystring` added after `?` or `&` (a template function)."""
     return url + ("&" if "?" in url else "?") + querystring
 
 
-def _query_pairs(request: Any) -> list:
+def _query_pairs(request: Request) -> list:
     return urllib.parse.parse_qsl(request.query_string, keep_blank_values=False)
 
 
-def csv_links(datasette: Any, request: Any, has_fks: bool) -> tuple:
+def csv_links(datasette: Datasette, request: Request, has_fks: bool) -> tuple:
     """`(CSV link, form action, hidden form fields)` for the export links and form."""
     pairs = [(k, v) for k, v in _query_pairs(request) if k != "_size"]
     link_pairs = list(pairs)
@@ -332,18 +240,19 @@ def csv_links(datasette: Any, request: Any, has_fks: bool) -> tuple:
     return url_csv, datasette.urls.path(action), hidden
 
 
-def sql_without_limit(page: Any) -> str:
+def sql_without_limit(page: TablePage) -> str:
+    """The page SQL without its trailing `limit N [offset M]`, for editing."""
     return _LIMIT_RE.sub("", page.sql)
 
 
-def edit_sql_url(datasette: Any, page: Any) -> str:
+def edit_sql_url(datasette: Datasette, page: TablePage) -> str:
     """`/db?sql=<page SQL without its limit>&<params>`."""
     sql = sql_without_limit(page)
     pairs = [("sql", sql)] + [(k, "" if v is None else str(v)) for k, v in page.params.items()]
     return datasette.urls.database(page.database) + "?" + urllib.parse.urlencode(pairs)
 
 
-def filter_columns(page: Any) -> list:
+def filter_columns(page: TablePage) -> list:
     """Columns offered by the filter form: result columns, then the table's others."""
     columns = list(page.columns)
     for name in page.all_columns:
@@ -354,7 +263,7 @@ def filter_columns(page: Any) -> list:
     return columns
 
 
-def sort_links(datasette: Any, request: Any, display_columns: list, sort: Any) -> dict:
+def sort_links(datasette: Datasette, request: Request, display_columns: list, sort: Any) -> dict:
     """`{column: href}` for each sortable header (clearing `_next`)."""
     links = {}
     for column in display_columns:
@@ -369,59 +278,101 @@ def sort_links(datasette: Any, request: Any, display_columns: list, sort: Any) -
     return links
 
 
-async def render_table_html(
-    datasette: Any, request: Any, page: Any, next_url: Optional[str], headers: dict
-) -> Response:
-    db = datasette.get_database(page.database)
-    extras = await compute_extras(datasette, request, db, page, set(HTML_EXTRAS), next_url)
-    display_columns, display_rows = await display_columns_and_rows(datasette, request, db, page)
+def _sort_state(page: TablePage) -> dict:
+    """Sort state shown by the headers and kept by the form.
 
-    actor = request.actor
-
-    async def table_actions() -> list:
-        links: list = []
-        for hook in pm.hook.table_actions(
-            datasette=datasette,
-            actor=actor,
-            database=page.database,
-            table=page.table,
-            request=request,
-        ):
-            extra_links = await await_me_maybe(hook)
-            if extra_links:
-                links.extend(extra_links)
-        return links
-
-    # Sort state shown by the headers: unsorted single-pk and rowid tables read as
-    # ascending by their key. `current_sort*` is the real sort for the form.
+    Unsorted single-pk and rowid tables read as ascending by their key in the headers;
+    `current_sort*` is the real sort, for the form.
+    """
     current_sort = page.sort.column if page.sort else None
     current_desc = bool(page.sort and page.sort.desc)
     sort = current_sort if current_sort and not current_desc else None
-    sort_desc = current_sort if current_desc else None
     if not current_sort and not page.is_view:
         if len(page.pks) == 1:
             sort = page.pks[0]
         elif not page.pks:
             sort = "rowid"
+    return {
+        "sort": sort,
+        "sort_desc": current_sort if current_desc else None,
+        "current_sort": current_sort,
+        "current_sort_desc": current_desc,
+    }
 
-    allow_execute_sql = await datasette.permission_allowed(
-        request.actor, "execute-sql", page.database
-    )
-    renderers = await renderers_for(datasette, request, page)
-    expandable_columns = extras.get("expandable_columns") or []
-    url_csv, url_csv_path, url_csv_hidden_args = csv_links(
-        datasette, request, bool(expandable_columns)
-    )
+
+def _facet_context(datasette: Datasette, request: Request, extras: dict) -> dict:
+    return {
+        "facet_results": extras.get("facet_results") or {"results": {}, "timed_out": []},
+        "sorted_facet_results": extras.get("sorted_facet_results") or [],
+        "facets_timed_out": extras.get("facets_timed_out") or [],
+        "facet_size_max_url": datasette.urls.path(
+            path_with_replaced_args(request, {"_facet_size": "max"})
+        ),
+        "facet_size_at_max": request.args.get("_facet_size") == "max",
+        "max_returned_rows": datasette.setting("max_returned_rows"),
+        "suggested_facets": extras.get("suggested_facets") or [],
+        "datasette_allow_facet": "true" if datasette.setting("allow_facet") else "false",
+    }
+
+
+def _filter_context(datasette: Datasette, page: TablePage, extras: dict) -> dict:
     extra_wheres = [
         dict(item, remove_url=datasette.urls.path(item["remove_url"]))
         for item in page.extra_context.get("extra_wheres_for_ui") or []
     ]
-    facet_size_arg = request.args.get("_facet_size")
-    max_rows = datasette.setting("max_returned_rows")
-    facet_results = extras.get("facet_results") or {"results": {}, "timed_out": []}
+    return {
+        "count": extras.get("count"),
+        "human_description_en": extras.get("human_description_en") or "",
+        "filters": page.filters,
+        "filter_columns": filter_columns(page),
+        "form_hidden_args": extras.get("form_hidden_args") or [],
+        "extra_wheres_for_ui": extra_wheres,
+        "supports_search": bool(page.extra_context.get("supports_search")),
+        "search": page.extra_context.get("search") or "",
+    }
 
+
+async def _export_context(
+    datasette: Datasette, request: Request, page: TablePage, extras: dict
+) -> dict:
+    """Links to other formats, the CSV form, and the SQL behind the page."""
+    expandable_columns = extras.get("expandable_columns") or []
+    url_csv, url_csv_path, url_csv_hidden_args = csv_links(
+        datasette, request, bool(expandable_columns)
+    )
+    allow_execute_sql = await datasette.permission_allowed(
+        request.actor, "execute-sql", page.database
+    )
+    return {
+        "renderers": await table_renderers(datasette, request, page),
+        "url_csv": url_csv,
+        "url_csv_path": url_csv_path,
+        "url_csv_hidden_args": url_csv_hidden_args,
+        "expandable_columns": expandable_columns,
+        "allow_csv_stream": datasette.setting("allow_csv_stream"),
+        "allow_execute_sql": allow_execute_sql,
+        "edit_sql_url": edit_sql_url(datasette, page) if allow_execute_sql else None,
+        "query": {"sql": page.sql, "params": page.params},
+        "edit_sql": sql_without_limit(page),
+        "table_definition": extras.get("table_definition"),
+        "view_definition": extras.get("view_definition"),
+    }
+
+
+async def render_table_html(
+    datasette: Datasette,
+    request: Request,
+    page: TablePage,
+    next_url: Optional[str],
+    headers: dict,
+) -> Response:
+    """The table page for `page`, with the headers (cache, `rel="next"`) it was given."""
+    db = datasette.get_database(page.database)
+    extras = await compute_extras(datasette, request, db, page, set(HTML_EXTRAS), next_url)
+    display_columns, display_rows = await display_columns_and_rows(datasette, request, db, page)
+    sort = _sort_state(page)
     # filters_from_request hooks may add to the page context; core keys are set after.
-    context = {key: value for key, value in page.extra_context.items()}
+    context = dict(page.extra_context)
     context.update({
         "database": page.database,
         "database_color": DatabaseColor(db.color),
@@ -435,61 +386,28 @@ async def render_table_html(
         "use_rowid": not page.is_view and not page.pks,
         "display_columns": display_columns,
         "display_rows": display_rows,
-        "count": extras.get("count"),
-        "human_description_en": extras.get("human_description_en") or "",
-        "filters": page.filters,
-        "filter_columns": filter_columns(page),
-        "form_hidden_args": extras.get("form_hidden_args") or [],
-        "extra_wheres_for_ui": extra_wheres,
-        "supports_search": bool(page.extra_context.get("supports_search")),
-        "search": page.extra_context.get("search") or "",
-        "sort": sort,
-        "sort_desc": sort_desc,
-        "current_sort": current_sort,
-        "current_sort_desc": current_desc,
-        "sort_links": sort_links(datasette, request, display_columns, sort),
+        "sort_links": sort_links(datasette, request, display_columns, sort["sort"]),
         "next_url": next_url,
-        "facet_results": facet_results,
-        "sorted_facet_results": extras.get("sorted_facet_results") or [],
-        "facets_timed_out": extras.get("facets_timed_out") or [],
-        "facet_size_max_url": datasette.urls.path(
-            path_with_replaced_args(request, {"_facet_size": "max"})
+        "table_actions": action_links(
+            pm.hook.table_actions,
+            datasette=datasette,
+            actor=request.actor,
+            database=page.database,
+            table=page.table,
+            request=request,
         ),
-        "facet_size_at_max": facet_size_arg == "max",
-        "max_returned_rows": max_rows,
-        "suggested_facets": extras.get("suggested_facets") or [],
-        "renderers": renderers,
-        "url_csv": url_csv,
-        "url_csv_path": url_csv_path,
-        "url_csv_hidden_args": url_csv_hidden_args,
-        "expandable_columns": expandable_columns,
-        "allow_csv_stream": datasette.setting("allow_csv_stream"),
-        "datasette_allow_facet": "true" if datasette.setting("allow_facet") else "false",
-        "allow_execute_sql": allow_execute_sql,
-        "edit_sql_url": edit_sql_url(datasette, page) if allow_execute_sql else None,
-        "query": {"sql": page.sql, "params": page.params},
-        "edit_sql": sql_without_limit(page),
-        "table_definition": extras.get("table_definition"),
-        "view_definition": extras.get("view_definition"),
-        "table_actions": table_actions,
-        "custom_table_templates": [
-            "_table-{}-{}.html".format(to_css_class(page.database), to_css_class(page.table)),
-            "_table-table-{}-{}.html".format(to_css_class(page.database), to_css_class(page.table)),
-            "_table.html",
-        ],
+        "custom_table_templates": custom_table_templates(page.database, page.table, "table"),
         "append_querystring": append_querystring,
         "settings": datasette.settings_dict(),
     })
+    context.update(sort)
+    context.update(_filter_context(datasette, page, extras))
+    context.update(_facet_context(datasette, request, extras))
+    context.update(await _export_context(datasette, request, page, extras))
     candidates = [
         "table-{}-{}.html".format(to_css_class(page.database), to_css_class(page.table)),
         "table.html",
     ]
     return await render_page(
-        datasette,
-        request,
-        candidates,
-        context,
-        view_name="table",
-        headers=headers,
-        cors=True,
+        datasette, request, candidates, context, view_name="table", headers=headers
     )

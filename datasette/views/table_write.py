@@ -7,9 +7,10 @@ each, all in one transaction: a row SQLite rejects leaves the table as it was.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
-from ..exceptions import NotFound
+from ..exceptions import NotFound, WriteApiError
+from ..internal.activity.events import rows_detail
 from ..utils import tilde_decode
 from ..utils.asgi import Response
 from ..write_schema import (
@@ -21,30 +22,23 @@ from ..write_schema import (
     update_sql,
 )
 from .write_api import (
-    SQL_ERRORS,
     WriteView,
-    error,
+    ensure_mutable,
     has_rowid,
-    immutable_error,
-    in_transaction,
     ok,
     parse_json,
+    require_permission,
+    resolve_writable_table,
     row_dicts,
+    write_in_transaction,
 )
+
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..utils.asgi import Request
 
 # Keys a body may have besides "row" / "rows".
 _OPTIONS = ("return", "ignore", "replace")
-
-
-async def _resolve_table(datasette: Any, request: Any) -> Tuple[Any, Any, Optional[Response]]:
-    """`(db, table, None)`, or `(None, None, 404 response)`; views count as not found."""
-    try:
-        resolved = await datasette.resolve_table(request)
-    except NotFound as e:
-        return None, None, error(datasette, [e.args[0]], 404)
-    if resolved.is_view:
-        return None, None, error(datasette, [f"Table not found: {resolved.table}"], 404)
-    return resolved.db, resolved.table, None
 
 
 class _RowsWriteView(WriteView):
@@ -52,34 +46,24 @@ class _RowsWriteView(WriteView):
 
     upsert = False
 
-    async def post(self, request: Any, datasette: Any) -> Response:
-        db, table, failure = await _resolve_table(datasette, request)
-        if failure is not None:
-            return failure
-        resource = (db.name, table)
-        actor = request.actor
-        if self.upsert:
-            # Both are checked on the table, registered defaults applying (quirk Q1).
-            allowed = await datasette.permission_allowed(
-                actor, "insert-row", resource
-            ) and await datasette.permission_allowed(actor, "update-row", resource)
-            if not allowed:
-                return error(
-                    datasette, ["Permission denied: need both insert-row and update-row"], 403
-                )
-        elif not await datasette.permission_allowed(actor, "insert-row", resource):
-            return error(datasette, ["Permission denied"], 403)
-        failure = immutable_error(datasette, db)
-        if failure is not None:
-            return failure
+    async def post(self, request: Request, datasette: Datasette) -> Response:
+        resolved = await resolve_writable_table(datasette, request)
+        db, table = resolved.db, resolved.table
+        await self._check_permissions(datasette, request, (db.name, table))
+        ensure_mutable(db)
         pks = await db.primary_keys(table)
-        rows, options, errors = await self._validate(request, datasette, db, table, pks)
-        if errors:
-            return error(datasette, errors, 400)
-        if self.upsert and (options.get("ignore") or options.get("replace")):
-            return error(datasette, ["Upsert does not support ignore or replace"], 400)
-        should_return = bool(options.get("return"))
+        rows, options = await _rows_and_options(request, datasette)
+        if options.get("replace"):
+            # Replacing overwrites existing rows: that is an update as well as an insert.
+            await _require_insert_and_update(datasette, request, (db.name, table))
         key_columns = list(pks) or ["rowid"]
+        columns = set(await db.table_columns(table)) | set(key_columns)
+        errors = _row_errors(rows, columns, key_columns if self.upsert else [])
+        if errors:
+            raise WriteApiError(errors)
+        if self.upsert and (options.get("ignore") or options.get("replace")):
+            raise WriteApiError(["Upsert does not support ignore or replace"])
+        should_return = bool(options.get("return"))
         if self.upsert:
             write = _upsert_rows(table, key_columns, rows, should_return, with_rowid=not pks)
         else:
@@ -87,68 +71,98 @@ class _RowsWriteView(WriteView):
             if options.get("replace"):
                 conflict = "replace"
             write = _insert_rows(table, pks, rows, conflict, should_return)
-        try:
-            returned = await db.execute_write_fn(in_transaction(write))
-        except SQL_ERRORS as e:
-            return error(datasette, [str(e)], 400)
+        returned = await write_in_transaction(db, write)
+        await datasette.audit(
+            "upsert-rows" if self.upsert else "insert-rows", actor=request.actor,
+            database=db.name, resource=table,
+            detail=rows_detail(
+                rows, key_columns, ignore=options.get("ignore"), replace=options.get("replace")
+            ),
+        )
         body = {"rows": returned} if should_return else {}
         return ok(datasette, body, status=200 if self.upsert else 201)
 
-    async def _validate(
-        self, request: Any, datasette: Any, db: Any, table: str, pks: list
-    ) -> Tuple[list, dict, list]:
-        """`(rows, options, errors)`: errors in the contract's order, row errors collected."""
-        if request.headers.get("content-type") != "application/json":
-            return [], {}, ["Invalid content-type, must be application/json"]
-        data, problem = parse_json(await request.post_body())
-        if problem:
-            return [], {}, [problem]
-        if not isinstance(data, dict):
-            return [], {}, ["JSON must be a dictionary"]
-        if "row" not in data and "rows" not in data:
-            return [], {}, ['JSON must have one or other of "row" or "rows"']
-        if "row" in data:
-            if "rows" in data:
-                return [], {}, ['Cannot use "row" and "rows" at the same time']
-            if not isinstance(data["row"], dict):
-                return [], {}, ['"row" must be a dictionary']
-            rows = [data["row"]]
-        else:
-            rows = data["rows"]
-            if not isinstance(rows, list):
-                return [], {}, ['"rows" must be a list']
-            if any(not isinstance(row, dict) for row in rows):
-                return [], {}, ['"rows" must be a list of dictionaries']
-        max_rows = datasette.setting("max_insert_rows")
-        if max_rows is not None and len(rows) > max_rows:
-            return [], {}, [f"Too many rows, maximum allowed is {max_rows}"]
-        options = {k: v for k, v in data.items() if k not in ("row", "rows")}
-        invalid = sorted(k for k in options if k not in _OPTIONS)
-        if invalid:
-            return [], {}, ["Invalid parameter: {}".format(", ".join(f'"{k}"' for k in invalid))]
-        if options.get("ignore") and options.get("replace"):
-            return [], {}, ['Cannot use "ignore" and "replace" at the same time']
-        if "row" in data:
-            # A single row is always returned.
-            options["return"] = True
-        key_columns = list(pks) or ["rowid"]
-        columns = set(await db.table_columns(table)) | set(key_columns)
-        errors = []
-        for i, row in enumerate(rows):
-            if self.upsert:
-                missing = [pk for pk in key_columns if pk not in row]
-                if missing:
-                    errors.append(
-                        "Row {} is missing primary key column(s): {}".format(
-                            i, ", ".join(f'"{pk}"' for pk in missing)
-                        )
-                    )
-            invalid_columns = sorted(set(row) - columns)
-            if invalid_columns:
-                errors.append(
-                    "Row {} has invalid columns: {}".format(i, ", ".join(invalid_columns))
+    async def _check_permissions(
+        self, datasette: Datasette, request: Request, resource: tuple
+    ) -> None:
+        if not self.upsert:
+            await require_permission(datasette, request, "insert-row", resource)
+            return
+        await _require_insert_and_update(datasette, request, resource)
+
+
+async def _require_insert_and_update(
+    datasette: Datasette, request: Request, resource: tuple
+) -> None:
+    """403 unless the actor has both insert-row and update-row on the table (upsert, and
+    insert with `"replace": true`); a token's restrictions apply to each."""
+    # Both are checked on the table, registered defaults applying (quirk Q1).
+    allowed = await datasette.permission_allowed(
+        request.actor, "insert-row", resource
+    ) and await datasette.permission_allowed(request.actor, "update-row", resource)
+    if not allowed:
+        raise WriteApiError(["Permission denied: need both insert-row and update-row"], 403)
+
+
+async def _rows_and_options(request: Request, datasette: Datasette) -> Tuple[list, dict]:
+    """`(rows, options)` from the body; the first problem, in the contract's order, is
+    raised as a 400 `WriteApiError`."""
+    if request.headers.get("content-type") != "application/json":
+        raise WriteApiError(["Invalid content-type, must be application/json"])
+    data = parse_json(await request.post_body())
+    if not isinstance(data, dict):
+        raise WriteApiError(["JSON must be a dictionary"])
+    rows = _rows_of(data)
+    max_rows = datasette.setting("max_insert_rows")
+    if max_rows is not None and len(rows) > max_rows:
+        raise WriteApiError([f"Too many rows, maximum allowed is {max_rows}"])
+    options = {k: v for k, v in data.items() if k not in ("row", "rows")}
+    invalid = sorted(k for k in options if k not in _OPTIONS)
+    if invalid:
+        raise WriteApiError(
+            ["Invalid parameter: {}".format(", ".join(f'"{k}"' for k in invalid))]
+        )
+    if options.get("ignore") and options.get("replace"):
+        raise WriteApiError(['Cannot use "ignore" and "replace" at the same time'])
+    if "row" in data:
+        # A single row is always returned.
+        options["return"] = True
+    return rows, options
+
+
+def _rows_of(data: dict) -> list:
+    """The rows of a body with `"row"` or `"rows"` (exactly one of them)."""
+    if "row" not in data and "rows" not in data:
+        raise WriteApiError(['JSON must have one or other of "row" or "rows"'])
+    if "row" in data:
+        if "rows" in data:
+            raise WriteApiError(['Cannot use "row" and "rows" at the same time'])
+        if not isinstance(data["row"], dict):
+            raise WriteApiError(['"row" must be a dictionary'])
+        return [data["row"]]
+    rows = data["rows"]
+    if not isinstance(rows, list):
+        raise WriteApiError(['"rows" must be a list'])
+    if any(not isinstance(row, dict) for row in rows):
+        raise WriteApiError(['"rows" must be a list of dictionaries'])
+    return rows
+
+
+def _row_errors(rows: list, columns: set, required: list) -> list:
+    """Every row's problems, in row order: missing `required` keys, unknown columns."""
+    errors = []
+    for i, row in enumerate(rows):
+        missing = [pk for pk in required if pk not in row]
+        if missing:
+            errors.append(
+                "Row {} is missing primary key column(s): {}".format(
+                    i, ", ".join(f'"{pk}"' for pk in missing)
                 )
-        return rows, options, errors
+            )
+        invalid_columns = sorted(set(row) - columns)
+        if invalid_columns:
+            errors.append("Row {} has invalid columns: {}".format(i, ", ".join(invalid_columns)))
+    return errors
 
 
 def _insert_rows(
@@ -156,9 +170,11 @@ def _insert_rows(
 ) -> Any:
     """The write: insert each row; with `should_return`, read back the rows written.
 
-    Rows skipped by `ignore` are not returned. Returned rows are read by rowid (by key
-    for WITHOUT ROWID tables), in the order they were sent, with the table's columns.
+    A row skipped by `ignore` returns the row already stored under its key (as 1.0a7
+    did). Returned rows are read by rowid (by key for WITHOUT ROWID tables and skipped
+    rows), in the order they were sent, with the table's columns.
     """
+    key_columns = list(pks) or ["rowid"]
 
     def write(conn: Any) -> list:
         written = []
@@ -167,20 +183,20 @@ def _insert_rows(
             cursor = conn.execute(
                 insert_sql(table, columns, conflict), [sql_value(row[c]) for c in columns]
             )
-            if should_return and cursor.rowcount == 1:
-                written.append((cursor.lastrowid, row))
+            if should_return:
+                written.append((cursor.lastrowid if cursor.rowcount == 1 else None, row))
         if not should_return:
             return []
+        by_rowid = has_rowid(conn, table)
+        rowid_sql = f"SELECT * FROM {quote_identifier(table)} WHERE rowid = ?"
+        key_sql = select_by_key_sql(table, key_columns)
         returned = []
-        if has_rowid(conn, table):
-            sql = f"SELECT * FROM {quote_identifier(table)} WHERE rowid = ?"
-            for rowid, _ in written:
-                returned.extend(row_dicts(conn.execute(sql, [rowid])))
-        else:
-            sql = select_by_key_sql(table, pks)
-            for _, row in written:
-                key = [sql_value(row.get(pk)) for pk in pks]
-                returned.extend(row_dicts(conn.execute(sql, key)))
+        for rowid, row in written:
+            if rowid is not None and by_rowid:
+                returned.extend(row_dicts(conn.execute(rowid_sql, [rowid])))
+            elif all(column in row for column in key_columns):
+                key = [sql_value(row[column]) for column in key_columns]
+                returned.extend(row_dicts(conn.execute(key_sql, key)))
         return returned
 
     return write
@@ -247,25 +263,17 @@ class TableDropView(WriteView):
 
     name = "table-drop"
 
-    async def post(self, request: Any, datasette: Any) -> Response:
+    async def post(self, request: Request, datasette: Datasette) -> Response:
         try:
             db = await datasette.resolve_database(request)
         except NotFound as e:
-            return error(datasette, [e.args[0]], 404)
+            raise WriteApiError([e.args[0]], 404) from e
         table = tilde_decode(request.url_vars["table"])
         if not await db.table_exists(table):
-            return error(datasette, [f"Table not found: {table}"], 404)
-        if not await datasette.permission_allowed(
-            request.actor, "drop-table", (db.name, table)
-        ):
-            return error(datasette, ["Permission denied"], 403)
-        failure = immutable_error(datasette, db)
-        if failure is not None:
-            return failure
-        # Any body that is not a JSON object with a truthy "confirm" only asks.
-        data, _ = parse_json(await request.post_body())
-        confirm = isinstance(data, dict) and bool(data.get("confirm"))
-        if not confirm:
+            raise WriteApiError([f"Table not found: {table}"], 404)
+        await require_permission(datasette, request, "drop-table", (db.name, table))
+        ensure_mutable(db)
+        if not _confirmed(await request.post_body()):
             count = (
                 await db.execute(f"select count(*) from {quote_identifier(table)}")
             ).single_value()
@@ -282,8 +290,16 @@ class TableDropView(WriteView):
         def drop(conn: Any) -> None:
             conn.execute(f"DROP TABLE {quote_identifier(table)}")
 
-        try:
-            await db.execute_write_fn(in_transaction(drop))
-        except SQL_ERRORS as e:
-            return error(datasette, [str(e)], 400)
+        await write_in_transaction(db, drop)
+        await datasette.audit("drop-table", actor=request.actor, database=db.name, resource=table)
         return ok(datasette)
+
+
+def _confirmed(body: bytes) -> bool:
+    """Whether the body is a JSON object with a truthy "confirm"; any other body,
+    invalid JSON included, only asks."""
+    try:
+        data = parse_json(body)
+    except WriteApiError:
+        return False
+    return isinstance(data, dict) and bool(data.get("confirm"))

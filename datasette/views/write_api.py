@@ -1,104 +1,117 @@
-"""The JSON write API: what its endpoints share, and the routes that reach them.
+"""The JSON write API: what its endpoints share.
 
-Endpoints (http-cli.md §8), each in its own module:
+Endpoints (http-cli.md §8), each in its own module, routed by `datasette/routes.py`:
 
 - `table_write.py`: `/db/t/-/insert`, `/db/t/-/upsert`, `/db/t/-/drop`
 - `row_write.py`: `/db/t/<pk>/-/update`, `/db/t/<pk>/-/delete`
 - `database_create.py`: `/db/-/create`
 
-They answer POST only. Failures are `{"ok": false, "errors": [...]}` with the status the
-contract gives; everything, errors and 405s included, carries the CORS headers under
-`--cors`. Each request writes in one transaction on the database's write thread, so a
-request that fails part way writes nothing.
+They answer POST only. A refusal is raised as `WriteApiError`, which the error path
+(`views/errors.py`) answers `{"ok": false, "errors": [...]}` with the status the contract
+gives; every answer, errors and 405s included, carries the CORS headers under `--cors`
+(the routes are marked for it). Each request writes in one transaction on the database's
+write thread, so a request that fails part way writes nothing.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
+from ..exceptions import NotFound, WriteApiError
 from ..renderer import json_response
-from ..utils import add_cors_headers
 from ..utils.asgi import Response
+from ..utils.bindable import MAX_JSON_DEPTH, value_problem
 from ..utils.sqlite import sqlite3
+from ..write_schema import quote_identifier
 from .base import View, method_not_allowed
 
-# Route regexes, in the order they go in the route table (before the table and row
-# routes). Database and table segments exclude `/` and `.`, as every core route does.
-_DB = r"(?P<database>[^\/\.]+)"
-_TABLE = r"(?P<table>[^\/\.]+)"
-CREATE_ROUTE = rf"/{_DB}/-/create$"
-INSERT_ROUTE = rf"/{_DB}/{_TABLE}/-/insert$"
-UPSERT_ROUTE = rf"/{_DB}/{_TABLE}/-/upsert$"
-DROP_ROUTE = rf"/{_DB}/{_TABLE}/-/drop$"
-DELETE_ROUTE = r"/(?P<database>[^\/\.]+)/(?P<table>[^/]+?)/(?P<pks>[^/]+?)/-/delete$"
-UPDATE_ROUTE = r"/(?P<database>[^\/\.]+)/(?P<table>[^/]+?)/(?P<pks>[^/]+?)/-/update$"
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..database import Database
+    from ..utils.asgi import Request
 
-# SQLite's own failures, and values it cannot bind (integers past 64 bits).
-SQL_ERRORS = (sqlite3.Error, OverflowError)
-
-
-def write_routes() -> list:
-    """`[(regex, View instance)]` for every write endpoint, in route-table order."""
-    from .database_create import TableCreateView
-    from .row_write import RowDeleteView, RowUpdateView
-    from .table_write import TableDropView, TableInsertView, TableUpsertView
-
-    return [
-        (CREATE_ROUTE, TableCreateView()),
-        (INSERT_ROUTE, TableInsertView()),
-        (UPSERT_ROUTE, TableUpsertView()),
-        (DROP_ROUTE, TableDropView()),
-        (DELETE_ROUTE, RowDeleteView()),
-        (UPDATE_ROUTE, RowUpdateView()),
-    ]
+# SQLite's own failures, and values it cannot bind (integers past 64 bits, text with a
+# lone surrogate) should `parse_json`'s checks ever miss one.
+SQL_ERRORS = (sqlite3.Error, OverflowError, UnicodeEncodeError)
 
 
 class WriteView(View):
-    """Base of the write endpoints: POST only (OPTIONS answers `ok`); every answer,
-    405 included, carries the CORS headers under `--cors`."""
+    """Base of the write endpoints: POST only (OPTIONS answers `ok`)."""
 
-    async def options(self, request: Any, datasette: Any) -> Response:
+    async def options(self, request: Request, datasette: Datasette) -> Response:
         response = Response.text("ok")
         response.headers["allow"] = "POST"
         return response
 
-    async def __call__(self, request: Any, datasette: Any) -> Response:
+    async def __call__(self, request: Request, datasette: Datasette) -> Response:
         if request.method in ("POST", "OPTIONS"):
-            response = await super().__call__(request, datasette)
-        else:
-            response = method_not_allowed(request)
-        if datasette.cors:
-            add_cors_headers(response.headers)
-        return response
+            return await super().__call__(request, datasette)
+        return method_not_allowed(request)
 
 
-def error(datasette: Any, messages: Iterable[str], status: int = 400) -> Response:
-    """`{"ok": false, "errors": [...]}` with `status`."""
-    return json_response(datasette, {"ok": False, "errors": list(messages)}, status=status)
-
-
-def ok(datasette: Any, body: Optional[dict] = None, status: int = 200) -> Response:
+def ok(datasette: Datasette, body: Optional[dict] = None, status: int = 200) -> Response:
     """`{"ok": true, ...}` with `status`."""
     return json_response(datasette, {"ok": True, **(body or {})}, status=status)
 
 
-def parse_json(body: bytes) -> Tuple[Any, Optional[str]]:
-    """`(data, None)`, or `(None, "Invalid JSON: <parser message>")`.
+def parse_json(body: bytes) -> Any:
+    """The decoded body; raises `WriteApiError` `Invalid JSON: <parser message>`.
 
-    Bytes that are not UTF-8 (or UTF-16/32) count as invalid JSON too.
+    Bytes that are not UTF-8 (or UTF-16/32) count as invalid JSON too. A body SQLite
+    could not take is refused with the reason (`utils/bindable.py`): nested more than
+    `MAX_JSON_DEPTH` levels, an integer outside 64 bits, text with a lone surrogate.
     """
     try:
-        return json.loads(body), None
-    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
-        return None, f"Invalid JSON: {e}"
+        value = json.loads(body)
+    except RecursionError as e:
+        raise WriteApiError(
+            [f"Invalid JSON: nested more than {MAX_JSON_DEPTH} levels deep"]
+        ) from e
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        raise WriteApiError([f"Invalid JSON: {e}"]) from e
+    problem = value_problem(value)
+    if problem:
+        raise WriteApiError([problem])
+    return value
 
 
-def immutable_error(datasette: Any, db: Any) -> Optional[Response]:
-    """403 `Database is immutable` for a database that cannot be written, else None."""
+async def require_permission(
+    datasette: Datasette,
+    request: Request,
+    action: str,
+    resource: Union[str, tuple],
+    message: str = "Permission denied",
+) -> None:
+    """Raise a 403 `WriteApiError` with `message` unless the actor may do `action`."""
+    if not await datasette.permission_allowed(request.actor, action, resource):
+        raise WriteApiError([message], 403)
+
+
+def ensure_mutable(db: Database) -> None:
+    """Raise 403 `Database is immutable` for a database that cannot be written."""
     if not db.is_mutable:
-        return error(datasette, ["Database is immutable"], 403)
-    return None
+        raise WriteApiError(["Database is immutable"], 403)
+
+
+async def resolve_writable_table(datasette: Datasette, request: Request) -> Any:
+    """The request's resolved table; a 404 `WriteApiError` for a missing one or a view."""
+    try:
+        resolved = await datasette.resolve_table(request)
+    except NotFound as e:
+        raise WriteApiError([e.args[0]], 404) from e
+    if resolved.is_view:
+        raise WriteApiError([f"Table not found: {resolved.table}"], 404)
+    return resolved
+
+
+async def write_in_transaction(db: Database, fn: Callable[[Any], Any]) -> Any:
+    """Run `fn(conn)` as one transaction on the write thread; what SQLite refuses (a
+    constraint, a trigger's RAISE, a value it cannot bind) is a 400 `WriteApiError`."""
+    try:
+        return await db.execute_write_fn(in_transaction(fn))
+    except SQL_ERRORS as e:
+        raise WriteApiError([str(e)]) from e
 
 
 def in_transaction(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -132,8 +145,6 @@ def row_dicts(cursor: Any) -> list:
 
 def has_rowid(conn: Any, table: str) -> bool:
     """False for a WITHOUT ROWID table (its rows can only be found by key)."""
-    from ..write_schema import quote_identifier
-
     try:
         conn.execute(f"SELECT rowid FROM {quote_identifier(table)} LIMIT 0")
     except sqlite3.OperationalError:

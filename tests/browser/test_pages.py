@@ -250,8 +250,8 @@ def test_sql_editor_runs_a_query(read_api_server, page, screenshot):
     assert cells(page, "id") == ["3", "2", "1"]
     assert cells(page, "value") == ["value 3", "value 2", "value 1"]
     expect(page.locator("form.sql h3")).to_contain_text("returning 3 rows")
-    # The editor keeps the query that ran.
-    expect(page.locator("#sql-editor")).to_have_value(
+    # The editor keeps the query that ran (its form field is the textarea it replaced).
+    expect(page.locator("textarea[name=sql]")).to_have_value(
         "select id, value from big where id <= 3 order by id desc"
     )
     screenshot(page, "query-from-editor")
