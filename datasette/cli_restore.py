@@ -10,7 +10,7 @@ import pathlib
 import signal
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 import click
 
@@ -28,6 +28,10 @@ from .internal.replication.credentials import load_credentials
 from .internal.replication.follow import parse_follow
 from .internal.replication.service import configure, read_config
 from .utils import parse_metadata
+
+if TYPE_CHECKING:
+    from .app import Datasette
+
 
 
 def _read_file(path: Optional[str]) -> dict:
@@ -156,7 +160,7 @@ def before_serve(config: Any) -> ServePreparation:
     return prepared
 
 
-def setup_serve_replication(ds: Any, config: Any, prepared: ServePreparation) -> Any:
+def setup_serve_replication(ds: Datasette, config: Any, prepared: ServePreparation) -> Any:
     """Validate and prepare replication for `serve`; None when nothing is configured.
 
     Restores made by `before_serve` are recorded as jobs once the server has started.
@@ -199,13 +203,13 @@ def _exit_1_after_fatal_stop(replication: Any) -> None:
         pass
 
 
-def wrap_serve_app(ds: Any, app: Any) -> Any:
+def wrap_serve_app(ds: Datasette, app: Any) -> Any:
     """`app` wrapped so replication runs with the server (unchanged without replication)."""
     replication = getattr(ds, "_replication", None)
     return replication.wrap(app) if replication is not None else app
 
 
-def exit_if_replication_failed(ds: Any) -> None:
+def exit_if_replication_failed(ds: Datasette) -> None:
     """After the server stopped: exit 1 with the message if replication stopped it."""
     replication = getattr(ds, "_replication", None)
     if replication is not None and replication.fatal_error:

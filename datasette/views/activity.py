@@ -11,12 +11,17 @@ import csv
 import io
 import json
 import urllib.parse
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..exceptions import Forbidden, NotFound
 from ..internal.activity import search
 from ..utils.asgi import AsgiStream, Response
 from .base import View
+
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..utils.asgi import Request
+
 
 AUDIT_COLUMNS = (
     "id", "created_at", "actor_id", "action", "database_name", "resource", "detail",
@@ -37,7 +42,7 @@ def _decode(text: Optional[str]) -> Any:
         return text
 
 
-def _page_url(request: Any, format: Optional[str], **changes: Any) -> str:
+def _page_url(request: Request, format: Optional[str], **changes: Any) -> str:
     """This page's path (with `.format`) and query string, with `changes` applied."""
     pairs = [
         (key, value)
@@ -84,11 +89,11 @@ class _ActivityView(View):
     def template(self) -> str:
         return f"{self.name}.html"
 
-    async def _check(self, request: Any, datasette: Any) -> None:
+    async def _check(self, request: Request, datasette: Datasette) -> None:
         if not await datasette.permission_allowed(request.actor, self.action, default=False):
             raise Forbidden(f"You need the {self.action} permission to see this page")
 
-    async def _page(self, request: Any, datasette: Any) -> Any:
+    async def _page(self, request: Request, datasette: Datasette) -> Any:
         await datasette.activity.audit.flush()  # read what was recorded before this request
         return await search.search(
             datasette.get_internal_database(), self.table, request.args
@@ -97,7 +102,7 @@ class _ActivityView(View):
     def _shape(self, row: dict) -> dict:
         return row
 
-    async def get(self, request: Any, datasette: Any) -> Any:
+    async def get(self, request: Request, datasette: Datasette) -> Any:
         await self._check(request, datasette)
         format = request.url_vars.get("format")
         if format == "csv":
@@ -127,7 +132,7 @@ class _ActivityView(View):
             )
         )
 
-    async def _csv(self, request: Any, datasette: Any) -> AsgiStream:
+    async def _csv(self, request: Request, datasette: Datasette) -> AsgiStream:
         raise NotFound("This page has no CSV")  # only the audit log's route offers .csv
 
 
@@ -138,7 +143,7 @@ class AuditView(_ActivityView):
     table = "audit_log"
     title = "Audit log"
 
-    async def _csv(self, request: Any, datasette: Any) -> AsgiStream:
+    async def _csv(self, request: Request, datasette: Datasette) -> AsgiStream:
         """Every matching row, newest first, streamed as CSV with the actor last."""
         await datasette.activity.audit.flush()
         db = datasette.get_internal_database()

@@ -9,7 +9,7 @@ back to a short query on the table itself until the column's values are indexed.
 from __future__ import annotations
 
 import base64
-from typing import Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ..exceptions import BadRequest, Forbidden, NotFound, QueryInterrupted
 from ..internal.stats import suggest_values, table_statistics
@@ -19,6 +19,11 @@ from ..internal.stats.indexer import database_enabled, stats_enabled
 from ..permissions import table_cascade
 from ..utils.asgi import Response
 from .base import View
+
+if TYPE_CHECKING:
+    from ..app import Datasette
+    from ..utils.asgi import Request
+
 
 # Longest prefix suggest.json accepts, and most suggestions it returns.
 MAX_PREFIX = 100
@@ -38,7 +43,7 @@ _TYPE_FIELDS = (
 )
 
 
-async def _visible_table(datasette: Any, request: Any) -> Tuple[Any, str]:
+async def _visible_table(datasette: Datasette, request: Request) -> Tuple[Any, str]:
     """The database and table of the URL, if it is a table the actor may view."""
     resolved = await datasette.resolve_table(request)
     visible, _ = await datasette.check_visibility(
@@ -83,7 +88,7 @@ class TableStatsView(View):
 
     name = "table-stats"
 
-    async def get(self, request: Any, datasette: Any) -> Response:
+    async def get(self, request: Request, datasette: Datasette) -> Response:
         db, table = await _visible_table(datasette, request)
         data: dict = {"ok": True, "database": db.name, "table": table}
         if not stats_enabled(datasette) or not database_enabled(datasette, db):
@@ -106,7 +111,7 @@ class TableStatsView(View):
         return Response.json(data)
 
 
-def _suggest_args(request: Any, columns: List[str]) -> Tuple[str, str, int]:
+def _suggest_args(request: Request, columns: List[str]) -> Tuple[str, str, int]:
     column = request.args.get("column")
     if not column:
         raise BadRequest("column= is required: the column to suggest values for")
@@ -130,7 +135,7 @@ class SuggestView(View):
 
     name = "table-suggest"
 
-    async def get(self, request: Any, datasette: Any) -> Response:
+    async def get(self, request: Request, datasette: Datasette) -> Response:
         db, table = await _visible_table(datasette, request)
         columns = await db.table_columns(table)
         column, prefix, size = _suggest_args(request, columns)
@@ -161,7 +166,7 @@ class SuggestView(View):
 
 
 async def _suggest_by_query(
-    datasette: Any, db: Any, table: str, column: str, prefix: str, size: int
+    datasette: Datasette, db: Any, table: str, column: str, prefix: str, size: int
 ) -> Optional[list]:
     """The same answer from the table itself, within a short time limit (None if slow)."""
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -194,7 +199,7 @@ class TableFormView(View):
 
     name = "table-form"
 
-    async def get(self, request: Any, datasette: Any) -> Response:
+    async def get(self, request: Request, datasette: Datasette) -> Response:
         db, table = await _visible_table(datasette, request)
         resource = (db.name, table)
         can_insert = db.is_mutable and await datasette.permission_allowed(
@@ -217,7 +222,7 @@ class TableFormView(View):
         )
 
 
-async def form_fields(datasette: Any, db: Any, table: str) -> List[dict]:
+async def form_fields(datasette: Datasette, db: Any, table: str) -> List[dict]:
     """One dict per visible column: name, type, not_null, is_pk and the chosen control."""
     stats = None
     if stats_enabled(datasette) and database_enabled(datasette, db):
@@ -267,10 +272,10 @@ class _FormPage(View):
     suffix = ""  # the path after the table or row URL
     title = ""
 
-    async def _resolve(self, request: Any, datasette: Any) -> Tuple[Any, str, Any]:
+    async def _resolve(self, request: Request, datasette: Datasette) -> Tuple[Any, str, Any]:
         raise NotImplementedError
 
-    async def _prepare(self, request: Any, datasette: Any) -> Tuple[Any, str, Any, List[dict]]:
+    async def _prepare(self, request: Request, datasette: Datasette) -> Tuple[Any, str, Any, List[dict]]:
         db, table, row = await self._resolve(request, datasette)
         visible, _ = await datasette.check_visibility(
             request.actor, permissions=table_cascade(db.name, table)
@@ -286,7 +291,7 @@ class _FormPage(View):
         return db, table, row, fields
 
     async def _page(
-        self, request: Any, datasette: Any, prepared: tuple, errors: list, submitted: dict
+        self, request: Request, datasette: Datasette, prepared: tuple, errors: list, submitted: dict
     ) -> Response:
         db, table, row, fields = prepared
         for field in fields:
@@ -312,11 +317,11 @@ class _FormPage(View):
         )
         return Response.html(html, status=400 if errors else 200)
 
-    async def get(self, request: Any, datasette: Any) -> Response:
+    async def get(self, request: Request, datasette: Datasette) -> Response:
         prepared = await self._prepare(request, datasette)
         return await self._page(request, datasette, prepared, [], {})
 
-    async def post(self, request: Any, datasette: Any) -> Response:
+    async def post(self, request: Request, datasette: Datasette) -> Response:
         prepared = await self._prepare(request, datasette)
         _, _, row, fields = prepared
         submitted = await request.post_vars()
@@ -351,7 +356,7 @@ class RowEditView(_FormPage):
     suffix = "/-/edit"
     title = "Edit this row"
 
-    async def _resolve(self, request: Any, datasette: Any) -> Tuple[Any, str, Any]:
+    async def _resolve(self, request: Request, datasette: Datasette) -> Tuple[Any, str, Any]:
         resolved = await datasette.resolve_row(request)
         return resolved.db, resolved.table, resolved.row
 
@@ -364,7 +369,7 @@ class TableInsertFormView(_FormPage):
     suffix = "/-/insert-form"
     title = "Insert a row"
 
-    async def _resolve(self, request: Any, datasette: Any) -> Tuple[Any, str, Any]:
+    async def _resolve(self, request: Request, datasette: Datasette) -> Tuple[Any, str, Any]:
         resolved = await datasette.resolve_table(request)
         if resolved.is_view:
             raise NotFound(f"Rows cannot be inserted into a view: {resolved.table}")

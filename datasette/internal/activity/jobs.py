@@ -19,9 +19,13 @@ import json
 import logging
 import time
 import uuid
-from typing import Any, Awaitable, Callable, Optional
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
 from .clock import actor_id_of, actor_json, utc_text, utc_text_after
+
+if TYPE_CHECKING:
+    from ...app import Datasette
+
 
 logger = logging.getLogger("datasette.activity")
 
@@ -47,7 +51,7 @@ class JobLedger:
     resume_delay = 0.2
     """Seconds after start-up before interrupted jobs are resumed (see `schedule_resumes`)."""
 
-    def __init__(self, internal_db: Any, datasette: Any = None):
+    def __init__(self, internal_db: Any, datasette: Datasette = None):
         self._db = internal_db
         self._datasette = datasette
         self.owner = uuid.uuid4().hex

@@ -11,11 +11,15 @@ import asyncio
 import functools
 import logging
 import weakref
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .audit import AuditLog
 from .jobs import JobLedger
 from .retention import delete_batch
+
+if TYPE_CHECKING:
+    from ...app import Datasette
+
 
 logger = logging.getLogger("datasette.activity")
 
@@ -36,7 +40,7 @@ class Activity:
     retention_interval = 300.0
     """Seconds between two retention passes of the background task."""
 
-    def __init__(self, internal_db: Any, setting: Callable[[str], Any], datasette: Any = None):
+    def __init__(self, internal_db: Any, setting: Callable[[str], Any], datasette: Datasette = None):
         self._db = internal_db
         self._setting = setting
         self.audit = AuditLog(internal_db)

@@ -24,11 +24,15 @@ import sqlite3
 from urllib.parse import urlencode
 
 import click
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ...app import Datasette
 from ...hookspecs import hookimpl
 from ...permissions import database_cascade, query_cascade, table_cascade
+
+if TYPE_CHECKING:
+    from ...utils.asgi import Request
+
 
 # `public-edit` decides who may change what is public. Like `view-audit` and `view-jobs` it is
 # not registered (the registered set stays 1.0a7's): root has it, and metadata `permissions`
@@ -208,7 +212,7 @@ def import_datasette_public_rows(db_file: str, internal: str, database_name: Opt
     return "\n".join(lines)
 
 
-async def _import(datasette: Any, database: str, tables: list) -> int:
+async def _import(datasette: Datasette, database: str, tables: list) -> int:
     await datasette.invoke_startup()
     if database not in datasette.databases:
         raise click.ClickException(f"Database {database} is not served from this file")
@@ -218,7 +222,7 @@ async def _import(datasette: Any, database: str, tables: list) -> int:
 
 
 @hookimpl
-def extra_template_vars(datasette: Datasette, request: Any, database: Optional[str], view_name: str) -> Any:
+def extra_template_vars(datasette: Datasette, request: Request, database: Optional[str], view_name: str) -> Any:
     """`is_public(database, table=None, query=None)` for the templates' Public badges, and
     `public_edit_allowed` on query pages (their menu has no hook of its own)."""
 

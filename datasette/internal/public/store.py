@@ -23,9 +23,13 @@ import dataclasses
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from ..migrations import utc_now
+
+if TYPE_CHECKING:
+    from ...app import Datasette
+
 
 
 @dataclass(frozen=True)
@@ -310,7 +314,7 @@ class PublicResources:
         self.pending.extend(changes)
         return changes
 
-    async def audit_pending(self, datasette: Any) -> None:
+    async def audit_pending(self, datasette: Datasette) -> None:
         """Write the audit rows of changes reconciles made (no-op without an audit log)."""
         audit = getattr(datasette, "audit", None)
         while self.pending:

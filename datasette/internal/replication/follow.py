@@ -16,12 +16,16 @@ import signal
 import subprocess
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ...database import Database
 from ...utils.sqlite import sqlite3
 from . import process as processes
 from .config import ReplicationConfigError
+
+if TYPE_CHECKING:
+    from ...app import Datasette
+
 
 REFUSED = "This server is a read replica: send writes to the primary at {}"
 REFUSED_NO_URL = "This server is a read replica and does not accept writes"
@@ -134,7 +138,7 @@ class FollowerDatabase(Database):
     `primary_url` is named in the refusal of writes sent here.
     """
 
-    def __init__(self, ds: Any, path: str, primary_url: Optional[str] = None):
+    def __init__(self, ds: Datasette, path: str, primary_url: Optional[str] = None):
         super().__init__(ds, path=path, is_mutable=True, mode="ro")
         self.is_follower = True
         self.primary_url = primary_url

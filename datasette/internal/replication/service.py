@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import signal
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ...utils.config import resolve_env_secrets
 from ...utils.sqlite import sqlite3
@@ -31,6 +31,10 @@ from .config import (
 from .credentials import CredentialsError, credentials_environment, load_credentials
 from .follow import Follower, FollowerDatabase, refusal_message
 from .supervisor import Replicator
+
+if TYPE_CHECKING:
+    from ...app import Datasette
+
 
 log = logging.getLogger("datasette.replication")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -59,7 +63,7 @@ def read_config(
     return parsed
 
 
-def sources_of(ds: Any) -> list:
+def sources_of(ds: Datasette) -> list:
     """The served databases of `ds` as `DatabaseSource` items (followers left out)."""
     return [
         DatabaseSource(
@@ -94,7 +98,7 @@ class Replication:
 
     def __init__(
         self,
-        ds: Any,
+        ds: Datasette,
         config: ReplicationConfig,
         binary: Optional[str],
         on_fatal: Optional[Callable[[str], None]] = None,
@@ -140,7 +144,7 @@ class Replication:
 
 
 def configure(
-    ds: Any,
+    ds: Datasette,
     config: Optional[dict] = None,
     follows: Optional[list] = None,
     warn: Callable[[str], None] = lambda message: None,
@@ -186,7 +190,7 @@ def configure(
     return replication
 
 
-async def record_restore(ds: Any, result: Any) -> None:
+async def record_restore(ds: Datasette, result: Any) -> None:
     """A restore made before start-up, as a finished job and an audit row (when the
     instance has the activity system)."""
     name = None if result.name == INTERNAL_NAME else result.name
@@ -204,7 +208,7 @@ async def record_restore(ds: Any, result: Any) -> None:
         log.warning("could not record the restore of %s: %s", result.name, e)
 
 
-def _hold_no_connections(ds: Any, name: str) -> None:
+def _hold_no_connections(ds: Datasette, name: str) -> None:
     """Turn off column statistics for a followed database, whatever the metadata says.
 
     The statistics indexer keeps a connection open on each database it indexes; on a

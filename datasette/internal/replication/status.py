@@ -8,14 +8,18 @@ import datetime
 import json
 import os
 import time
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import httpx
 
 from .restore import redact_url
 
+if TYPE_CHECKING:
+    from ...app import Datasette
 
-async def replication_status(ds: Any) -> dict:
+
+
+async def replication_status(ds: Datasette) -> dict:
     """A JSON-ready snapshot of replication for the status page."""
     replication = getattr(ds, "_replication", None)
     if replication is None:

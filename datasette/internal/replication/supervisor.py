@@ -14,12 +14,16 @@ import logging
 import re
 import sys
 import time
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from . import process as processes
 from .config import ReplicationConfig
 from .credentials import CredentialsError, credentials_environment, load_credentials
 from .files import PrivateFolder
+
+if TYPE_CHECKING:
+    from ...app import Datasette
+
 
 log = logging.getLogger("datasette.replication")
 
@@ -53,7 +57,7 @@ class Replicator:
         self,
         config: ReplicationConfig,
         binary: str,
-        datasette: Any = None,
+        datasette: Datasette = None,
         on_fatal: Optional[Callable[[str], None]] = None,
         echo: bool = True,
     ):

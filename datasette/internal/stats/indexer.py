@@ -26,9 +26,13 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from . import compute, store
+
+if TYPE_CHECKING:
+    from ...app import Datasette
+
 
 logger = logging.getLogger("datasette.stats")
 
@@ -45,7 +49,7 @@ def _enabled(value: Any) -> bool:
     return bool(value)
 
 
-def stats_enabled(datasette: Any) -> bool:
+def stats_enabled(datasette: Datasette) -> bool:
     """Whether the `column_stats` setting is on (default on)."""
     try:
         return _enabled(datasette.setting("column_stats"))
@@ -53,7 +57,7 @@ def stats_enabled(datasette: Any) -> bool:
         return True
 
 
-def database_enabled(datasette: Any, db: Any) -> bool:
+def database_enabled(datasette: Datasette, db: Any) -> bool:
     """Whether `db` is indexed: not the internal database, not anonymous memory, not
     turned off with `"column_stats": false` in its metadata."""
     if getattr(db, "is_internal", False) or (db.is_memory and not db.memory_name):
@@ -65,7 +69,7 @@ def database_enabled(datasette: Any, db: Any) -> bool:
     return configured is None or _enabled(configured)
 
 
-def batch_budget_ms(datasette: Any) -> float:
+def batch_budget_ms(datasette: Datasette) -> float:
     """The `column_stats_batch_ms` setting (default 50)."""
     try:
         value = float(datasette.setting("column_stats_batch_ms"))
@@ -97,7 +101,7 @@ class ColumnStatsIndexer:
     `run_until_idle()` to do all pending work in the current task instead.
     """
 
-    def __init__(self, datasette: Any):
+    def __init__(self, datasette: Datasette):
         self.ds = datasette
         self._task: Optional[asyncio.Task] = None
         # One thread of its own: connections are used by one thread at a time, and stop()

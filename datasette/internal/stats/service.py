@@ -10,10 +10,14 @@ clients that send no lifespan events (tests, `datasette.client`) never start it.
 from __future__ import annotations
 
 import time
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 from . import store
 from .indexer import ColumnStatsIndexer, stats_enabled
+
+if TYPE_CHECKING:
+    from ...app import Datasette
+
 
 # Most values a table's statistics list for one column (most frequent first).
 TOP_VALUES = 10
@@ -21,7 +25,7 @@ TOP_VALUES = 10
 CACHE_SECONDS = 1.0
 
 
-def get_indexer(datasette: Any) -> ColumnStatsIndexer:
+def get_indexer(datasette: Datasette) -> ColumnStatsIndexer:
     """The instance's indexer, created on first use (not started)."""
     indexer = getattr(datasette, "_column_stats_indexer", None)
     if indexer is None:
@@ -31,7 +35,7 @@ def get_indexer(datasette: Any) -> ColumnStatsIndexer:
 
 
 async def table_statistics(
-    datasette: Any, database: str, table: str, top_values: int = TOP_VALUES
+    datasette: Datasette, database: str, table: str, top_values: int = TOP_VALUES
 ) -> Optional[dict]:
     """The statistics of one table, or None when it has not been seen by the indexer.
 
@@ -64,12 +68,12 @@ async def table_statistics(
     return found
 
 
-def _is_current(datasette: Any, database: str) -> bool:
+def _is_current(datasette: Datasette, database: str) -> bool:
     db = datasette.databases.get(database)
     return db is None or get_indexer(datasette).is_current(db)
 
 
-async def current_statistics(datasette: Any, database: str, table: str) -> Optional[dict]:
+async def current_statistics(datasette: Datasette, database: str, table: str) -> Optional[dict]:
     """`{"row_count", "columns": {name: column dict}}` when the table's statistics are
     finished and current; None otherwise (not indexed yet, stale, off, an error).
 
@@ -102,7 +106,7 @@ async def current_statistics(datasette: Any, database: str, table: str) -> Optio
     return result
 
 
-def _cache(datasette: Any) -> dict:
+def _cache(datasette: Datasette) -> dict:
     cache = getattr(datasette, "_column_stats_cache", None)
     if cache is None:
         cache = datasette._column_stats_cache = {}
@@ -110,7 +114,7 @@ def _cache(datasette: Any) -> dict:
 
 
 async def suggest_values(
-    datasette: Any, database: str, table: str, column: str, prefix: str, limit: int
+    datasette: Datasette, database: str, table: str, column: str, prefix: str, limit: int
 ) -> Optional[List[dict]]:
     """Kept values of a column starting with `prefix` (case-insensitive), most frequent
     first, at most `limit`; None when the column has no kept values (yet)."""
@@ -140,7 +144,7 @@ async def suggest_values(
 class StartWithServer:
     """ASGI wrapper: start the indexer after lifespan start-up, stop it at shutdown."""
 
-    def __init__(self, app: Any, datasette: Any):
+    def __init__(self, app: Any, datasette: Datasette):
         self.app = app
         self.datasette = datasette
 
