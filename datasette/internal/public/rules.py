@@ -21,12 +21,13 @@ import contextvars
 import os
 import pathlib
 import sqlite3
+from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import urlencode
 
 import click
-from typing import TYPE_CHECKING, Any, Optional
 
 from ...app import Datasette
+from ...exceptions import Forbidden
 from ...hookspecs import hookimpl
 from ...permissions import database_cascade, query_cascade, table_cascade
 
@@ -107,12 +108,16 @@ def _decide(datasette: "Datasette", public: Any, actor: Optional[dict], action: 
 
 def _unless_visible_without_public(datasette: "Datasette", actor: Optional[dict], cascade: list) -> Any:
     async def inner() -> Optional[bool]:
+        # Only whether the actor may see it: check_visibility would also re-run the whole
+        # cascade for the anonymous actor to work out a padlock nobody reads here.
         token = _WITHOUT_PUBLIC.set(True)
         try:
-            visible, _ = await datasette.check_visibility(actor, permissions=cascade)
+            await datasette.ensure_permissions(actor, cascade)
+        except Forbidden:
+            return False
         finally:
             _WITHOUT_PUBLIC.reset(token)
-        return None if visible else False
+        return None
 
     return inner
 
