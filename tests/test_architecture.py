@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ast
 import io
+import subprocess
+import sys
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -370,3 +372,12 @@ def test_views_never_import_the_app():
         if module.startswith("datasette.views") and "datasette.app" in targets
     ]
     assert not offenders, "views importing datasette.app: " + ", ".join(offenders)
+
+
+def test_importing_the_app_leaves_httpx_unloaded():
+    """httpx is most of `import datasette.app`'s time under Pyodide and only
+    `datasette.client` (and the Litestream metrics fetch) need it, so nothing imports it
+    at module level."""
+    code = "import sys, datasette.app, datasette.routes; print('httpx' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -10,8 +10,6 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, Optional
 
-import httpx
-
 from .restore import redact_url
 
 if TYPE_CHECKING:
@@ -120,6 +118,10 @@ async def _metrics(addr: str) -> dict:
     """Litestream's own figures from its Prometheus endpoint, as `{name: [samples]}`."""
     host, _, port = addr.rpartition(":")
     url = f"http://{host or '127.0.0.1'}:{port}/metrics"
+    # Deferred, as in datasette/client.py: httpx costs ~0.8 s of `import datasette.app`
+    # under Pyodide, and only a status page with metrics-addr set needs it.
+    import httpx
+
     try:
         async with httpx.AsyncClient(timeout=3) as client:
             response = await client.get(url)
