@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import difflib
 import functools
 import json
 import os
@@ -26,7 +27,7 @@ import webbrowser
 from dataclasses import dataclass
 from runpy import run_module  # noqa: F401 - patched by tests
 from subprocess import call  # noqa: F401 - patched by tests
-from typing import Any, Callable, List, NoReturn, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterable, List, NoReturn, Optional, Sequence, Tuple
 
 import click
 
@@ -84,18 +85,31 @@ def cli() -> None:
     """
 
 
+# Top-level configuration keys a bare `-s NAME VALUE` may set whole (`-s plugins '{...}'`).
+CONFIG_TOP_LEVEL_KEYS = frozenset(
+    {"settings", "plugins", "databases", "allow", "allow_sql", "permissions",
+     "extra_css_urls", "extra_js_urls"}
+)
+
+
+def _unknown_setting(name: str, known: Iterable[str]) -> NoReturn:
+    """Refuse a bare `-s` name that is neither a setting nor a configuration key."""
+    message = f"unknown setting '{name}'"
+    close = difflib.get_close_matches(name, list(known), n=1)
+    if close:
+        message += f" (did you mean '{close[0]}'?)"
+    raise click.BadParameter(message + "; datasette --help-settings lists them")
+
+
 def _convert_setting(name: str, value: str) -> tuple:
-    """A known setting (1.0a7's or ours) becomes `settings.NAME`, type-checked; other keys
-    are config paths."""
+    """A known setting (1.0a7's or ours) becomes `settings.NAME`, type-checked; dotted
+    names and top-level configuration keys are config paths; anything else is a typo."""
     known = {**DEFAULT_SETTINGS, **EXTRA_DEFAULT_SETTINGS}
     if name not in known:
-        if "." not in name:
-            # Passed on as a configuration key, as 1.0a7 does, but most often a typo.
-            click.echo(
-                f"Warning: {name} is not a setting (datasette --help-settings lists "
-                "them); it was passed on as a configuration key",
-                err=True,
-            )
+        # 1.0a7 passed an unknown bare name on as a configuration key, silently
+        # dropping a mistyped setting; we refuse it (CHANGES.md, issue 9).
+        if "." not in name and name not in CONFIG_TOP_LEVEL_KEYS:
+            _unknown_setting(name, known)
         return name, value
     default = known[name]
     key = f"settings.{name}"

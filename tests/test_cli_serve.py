@@ -161,11 +161,24 @@ def test_unknown_dotted_setting(db_path):
     assert error_lines(result) == ["Error: Invalid setting 'nope' in datasette.json"]
 
 
-def test_unknown_bare_key_is_accepted(db_path):
-    result = run([db_path, "-s", "foo", "bar", "--get", "/-/settings.json"])
+def test_unknown_bare_setting_is_refused(db_path):
+    # 1.0a7 passed it on as a configuration key and ignored it (a silent typo)
+    result = run([db_path, "-s", "sql_time_limt_ms", "5", "--get", "/-/settings.json"])
+    assert result.exit_code == 2
+    assert error_lines(result) == [
+        "Error: Invalid value for '-s' / '--setting': unknown setting 'sql_time_limt_ms'"
+        " (did you mean 'sql_time_limit_ms'?); datasette --help-settings lists them"
+    ]
+
+
+def test_dotted_and_top_level_config_keys_are_accepted(db_path):
+    result = run([
+        db_path, "-s", "plugins.datasette-x.colour", "red",
+        "-s", "allow_sql", "{}", "--get", "/-/settings.json",
+    ])
     assert result.exit_code == 0, result.output
     settings = json.loads(result.stdout)
-    assert "foo" not in settings
+    assert "plugins" not in settings and "allow_sql" not in settings
     assert len(settings) == 23
 
 
