@@ -29,6 +29,7 @@ from .database import (  # noqa: F401 - QueryInterrupted re-exported
     QueryInterrupted,
 )
 from .exceptions import (
+    BadMetadataError,
     DatabaseNotFound,
     RowNotFound,
     StartupError,
@@ -192,14 +193,22 @@ class Datasette:
         """Metadata and settings: arguments win over the configuration directory's files."""
         config = config or {}
         metadata = metadata or {}
+        # The contract names "datasette.json" for a config passed in; a directory's own
+        # file is named as it is (it may be datasette.yaml).
+        config_name = "datasette.json"
         if self.config_dir:
-            metadata = metadata or _first_config_file(self.config_dir, "metadata") or {}
-            config = config or _first_config_file(self.config_dir, "datasette") or {}
+            metadata = metadata or _first_config_file(self.config_dir, "metadata")[0]
+            if not config:
+                config, config_name = _first_config_file(self.config_dir, "datasette")
         self._metadata_local = metadata
         config_settings = config.get("settings") or {}
+        if not isinstance(config_settings, dict):
+            raise StartupError(
+                f"Config file {config_name}: settings should be an object of name: value pairs"
+            )
         for key in config_settings:
             if key not in DEFAULT_SETTINGS and key not in EXTRA_DEFAULT_SETTINGS:
-                raise StartupError(f"Invalid setting '{key}' in datasette.json")
+                raise StartupError(f"Invalid setting '{key}' in {config_name}")
         self._settings = {**DEFAULT_SETTINGS, **EXTRA_DEFAULT_SETTINGS}
         self._settings.update(config_settings)
         self._settings.update(settings or {})
@@ -940,12 +949,22 @@ def _plugin_display_name(plugin: Any, registered_name: str) -> str:
     return getattr(plugin, "__name__", None) or registered_name
 
 
-def _first_config_file(config_dir: Path, stem: str) -> Optional[dict]:
+def _first_config_file(config_dir: Path, stem: str) -> tuple:
+    """`(contents, file name)` of the directory's first `stem.json/.yaml/.yml`, or
+    `({}, stem + ".json")`; a file that is not a JSON or YAML object is a `StartupError`
+    naming it."""
+    kind = "Metadata" if stem == "metadata" else "Config"
     for suffix in (".json", ".yaml", ".yml"):
         path = config_dir / f"{stem}{suffix}"
         if path.exists():
-            return parse_metadata(path.read_text())
-    return None
+            try:
+                parsed = parse_metadata(path.read_text())
+            except (BadMetadataError, OSError, UnicodeDecodeError) as e:
+                raise StartupError(f"{kind} file {path} is not valid JSON or YAML") from e
+            if not isinstance(parsed, dict):
+                raise StartupError(f"{kind} file {path} must contain a JSON or YAML object")
+            return parsed, path.name
+    return {}, f"{stem}.json"
 
 
 def _utc_now_iso() -> str:

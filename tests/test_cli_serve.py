@@ -6,6 +6,7 @@ Every invocation uses `--get PATH`, `--help-settings`, an early refusal or
 
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -450,3 +451,23 @@ def test_port_in_use(db_path):
     lines = [line for line in output.splitlines() if line.startswith("Error:")]
     assert len(lines) == 1, output
     assert str(port) in lines[0]
+
+
+@pytest.mark.parametrize(
+    "name,content,expected",
+    [
+        ("datasette.yaml", "settings: [\n  - : :\n", "Error: Config file {dir}/datasette.yaml is not valid JSON or YAML"),
+        ("datasette.yaml", "settings:\n  nope: 1\n", "Error: Invalid setting 'nope' in datasette.yaml"),
+        ("datasette.json", '{"settings": [1]}', "Error: Config file datasette.json: settings should be an object of name: value pairs"),
+        ("metadata.yml", "[1, 2]", "Error: Metadata file {dir}/metadata.yml must contain a JSON or YAML object"),
+    ],
+)
+def test_configuration_directory_file_errors_name_the_file(db_path, tmp_path, name, content, expected):
+    directory = tmp_path / "site"
+    directory.mkdir()
+    shutil.copy(db_path, directory / "data.db")
+    (directory / name).write_text(content)
+    result = run([str(directory), "--get", "/-/settings.json"])
+    assert result.exit_code == 1
+    assert error_lines(result) == [expected.format(dir=directory)]
+    assert "Traceback" not in result.output
