@@ -38,6 +38,7 @@ from .exceptions import (
 from .internal.catalog import Catalog
 from .internal.guard import same_file
 from .internal.activity import Activity
+from .internal.cache import ResultCache
 from .internal.public.store import PublicResources
 from .internal.stats import StartWithServer
 from .internal.store import (
@@ -664,6 +665,8 @@ class Datasette:
         """Stop every write thread and the read pool; remove a temporary internal database."""
         for db in list(self.databases.values()):
             db.close()
+        if "_result_cache" in self.__dict__:
+            self.__dict__["_result_cache"].close()
         self._internal_database.close()
         if self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)
@@ -910,6 +913,18 @@ class Datasette:
     def jobs(self) -> Any:
         """The job ledger: `job = await datasette.jobs.start(kind, title, ...)`."""
         return self.activity.jobs
+
+    @property
+    def result_cache(self) -> Any:
+        """Table counts and facet results kept while their database is unchanged
+        (internal/cache), made on first use."""
+        cache = self.__dict__.get("_result_cache")
+        if cache is None:
+            cache = ResultCache(
+                self._internal_database, lambda: bool(self.setting("result_cache"))
+            )
+            self.__dict__["_result_cache"] = cache
+        return cache
 
     async def audit(
         self,

@@ -18,6 +18,7 @@ import json
 import urllib.parse
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple, Union
 
+from .database import Results
 from .exceptions import QueryInterrupted
 from .hookspecs import hookimpl
 from .internal.stats import current_statistics
@@ -250,9 +251,21 @@ class Facet:
             log_sql_errors=not probe,
         )
 
+    async def _cached(self, sql: str, time_limit_ms: Optional[int], probe: bool = False) -> Any:
+        """`_execute`, answered from the result cache while the database is unchanged
+        (internal/cache); only the rows are kept, so the result has no columns."""
+        cache = getattr(self.ds, "result_cache", None)
+        if cache is None:
+            return await self._execute(sql, time_limit_ms, probe=probe)
+        db = self.ds.get_database(self.database)
+        rows = await cache.rows(
+            db, sql, self.params, lambda: self._execute(sql, time_limit_ms, probe=probe)
+        )
+        return Results(rows, False, None)
+
     async def _probe(self, sql: str) -> Any:
         """Run one suggestion probe under `facet_suggest_time_limit_ms`."""
-        return await self._execute(sql, self.ds.setting("facet_suggest_time_limit_ms"), probe=True)
+        return await self._cached(sql, self.ds.setting("facet_suggest_time_limit_ms"), probe=True)
 
     async def get_columns(self, sql: str, params: Any = None) -> List[str]:
         """Column names of `sql`'s result, found without reading any row."""
@@ -266,7 +279,7 @@ class Facet:
     async def get_row_count(self) -> int:
         """Rows matched by `self.sql`, counted once when the caller did not pass them."""
         if self.row_count is None:
-            results = await self._execute(
+            results = await self._cached(
                 "select count(*) from ({})".format(self.sql),
                 self.ds.setting("facet_suggest_time_limit_ms"),
             )
@@ -385,7 +398,7 @@ class Facet:
                 continue
             sql = self._facet_sql(column, facet_size + 1)
             try:
-                rows = (await self._execute(sql, self.ds.setting("facet_time_limit_ms"))).rows
+                rows = (await self._cached(sql, self.ds.setting("facet_time_limit_ms"))).rows
             except QueryInterrupted:
                 timed_out.append(column)
                 continue

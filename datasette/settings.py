@@ -48,6 +48,7 @@ EXTRA_SETTINGS = (
     Setting("audit_max_rows", 0, "Most audit log rows kept, newest first (0 = no limit)"),
     Setting("jobs_max_age_days", 30, "Days finished jobs are kept (0 = forever)"),
     Setting("jobs_max_rows", 1000, "Most finished jobs kept, newest first (0 = no limit)"),
+    Setting("result_cache", True, "Reuse table counts and facet results while their database is unchanged, kept in the internal database"),
 )
 
 EXTRA_DEFAULT_SETTINGS = {setting.name: setting.default for setting in EXTRA_SETTINGS}

@@ -12,6 +12,7 @@ import datetime
 from typing import Any, NamedTuple
 
 from .activity import schema as activity_schema
+from .cache import schema as cache_schema
 from .guard import APPLICATION_ID, MARKER_TABLE
 from .public import schema as public_schema
 from .stats import schema as stats_schema
@@ -55,6 +56,7 @@ MIGRATIONS = (
     Migration(3, "activity: audit log and jobs", activity_schema.STATEMENTS),
     Migration(4, "column statistics", stats_schema.STATEMENTS),
     Migration(5, "public resources", public_schema.STATEMENTS),
+    Migration(6, "result cache", cache_schema.STATEMENTS),
 )
 
 CURRENT_SCHEMA_VERSION = MIGRATIONS[-1].version

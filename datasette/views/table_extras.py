@@ -65,11 +65,12 @@ async def count_rows(
         cached = db.cached_table_counts.get(page.table)
         if cached is not None:
             return cached
+    sql, params = page.query.count_sql(), page.query.params
     try:
-        result = await db.execute(page.query.count_sql(), page.query.params)
+        rows = await datasette.result_cache.rows(db, sql, params, lambda: db.execute(sql, params))
     except (QueryInterrupted, sqlite3.Error):
         return None
-    return result.rows[0][0]
+    return rows[0][0]
 
 
 def facet_classes() -> list:
