@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from ..utils.schema import schema_version, table_column_details
 from ..utils.text import escape_sqlite
-from ..utils.sqlite import sqlite3
+from ..utils.sqlite import sqlite3, supports_table_xinfo
+from . import catalog_reuse
 from .activity.progress import iterate_with_progress
 
 if TYPE_CHECKING:  # only for annotations: database.py is the room above this one
@@ -95,6 +96,9 @@ class Snapshot:
     columns: list = field(default_factory=list)
     indexes: list = field(default_factory=list)
     foreign_keys: list = field(default_factory=list)
+    # False for a database whose stored rows were kept (catalog_reuse.py): only `tables`
+    # is filled, which is what listeners read.
+    details_read: bool = True
 
 
 def create_catalog_tables(conn: Any) -> None:
@@ -117,29 +121,66 @@ def read_snapshot(
     tables = conn.execute(
         "select name, rootpage, sql from sqlite_master where type = 'table'"
     ).fetchall()
+    snapshot.tables = [(database_name, name, rootpage, sql) for name, rootpage, sql in tables]
+    try:
+        details = _details_in_bulk(conn)
+    except sqlite3.Error:
+        # A virtual table whose module is not loaded fails the joined pragmas; one table
+        # at a time, it loses only its own details.
+        details = None
     # A bar only on a terminal, and only for hundreds of tables (see activity/progress.py).
     label = f"Cataloguing {database_name}"
-    for name, rootpage, sql in iterate_with_progress(tables, label):
-        snapshot.tables.append((database_name, name, rootpage, sql))
-        try:
-            details = table_column_details(conn, name)
-        except sqlite3.Error:
-            # A virtual table whose module is not loaded cannot be described.
-            details = []
-        for column in details:
-            snapshot.columns.append((database_name, name, *column))
-        try:
-            index_rows = conn.execute(f"PRAGMA index_list({escape_sqlite(name)})").fetchall()
-            fk_rows = conn.execute(f"PRAGMA foreign_key_list({escape_sqlite(name)})").fetchall()
-        except sqlite3.Error:
-            continue
-        for seq, index_name, unique, origin, partial in (tuple(r)[:5] for r in index_rows):
-            snapshot.indexes.append(
-                (database_name, name, seq, index_name, unique, origin, partial)
-            )
-        for row in fk_rows:
-            snapshot.foreign_keys.append((database_name, name, *tuple(row)[:8]))
+    for name, _, _ in iterate_with_progress(tables, label):
+        columns, indexes, foreign_keys = (
+            _details_of_table(conn, name) if details is None
+            else (details[0].get(name, ()), details[1].get(name, ()), details[2].get(name, ()))
+        )
+        snapshot.columns.extend((database_name, name, *row) for row in columns)
+        snapshot.indexes.extend((database_name, name, *row) for row in indexes)
+        snapshot.foreign_keys.extend((database_name, name, *row) for row in foreign_keys)
     return snapshot
+
+
+# Every table's columns, indexes and foreign keys in three statements (pragma functions
+# joined to sqlite_master) rather than three per table: a fifth of the time for 2,000.
+_BULK_DETAILS = (
+    "select m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk, {hidden}"
+    " from sqlite_master m join pragma_{pragma}(m.name) p where m.type = 'table'",
+    "select m.name, p.seq, p.name, p.\"unique\", p.origin, p.partial"
+    " from sqlite_master m join pragma_index_list(m.name) p where m.type = 'table'",
+    "select m.name, p.id, p.seq, p.\"table\", p.\"from\", p.\"to\", p.on_update,"
+    " p.on_delete, p.\"match\""
+    " from sqlite_master m join pragma_foreign_key_list(m.name) p where m.type = 'table'",
+)
+
+
+def _details_in_bulk(conn: Any) -> tuple:
+    """`(columns, indexes, foreign keys)`, each `{table: [row without the table name]}`."""
+    xinfo = supports_table_xinfo()
+    columns_sql = _BULK_DETAILS[0].format(
+        pragma="table_xinfo" if xinfo else "table_info", hidden="p.hidden" if xinfo else "0"
+    )
+    found: tuple = ({}, {}, {})
+    for by_table, sql in zip(found, (columns_sql, *_BULK_DETAILS[1:])):
+        for row in conn.execute(sql):
+            by_table.setdefault(row[0], []).append(tuple(row[1:]))
+    return found
+
+
+def _details_of_table(conn: Any, name: str) -> tuple:
+    """`(columns, indexes, foreign keys)` rows of one table; what cannot be read is empty."""
+    try:
+        columns = [tuple(column) for column in table_column_details(conn, name)]
+    except sqlite3.Error:
+        # A virtual table whose module is not loaded cannot be described.
+        columns = []
+    try:
+        index_rows = conn.execute(f"PRAGMA index_list({escape_sqlite(name)})").fetchall()
+        fk_rows = conn.execute(f"PRAGMA foreign_key_list({escape_sqlite(name)})").fetchall()
+    except sqlite3.Error:
+        return columns, [], []
+    indexes = [tuple(row)[:5] for row in index_rows]
+    return columns, indexes, [tuple(row)[:8] for row in fk_rows]
 
 
 def catalog_matches(conn: Any, snapshot: Snapshot) -> bool:
@@ -247,11 +288,15 @@ class Catalog:
         self._sequence = itertools.count(1)
         self._latest_written: dict = {}
         # Called as `listener(conn, snapshot)` on the internal write thread after a
-        # database's rows are written: systems that follow tables (public grants) use it.
+        # database's rows are written (or kept, with only `snapshot.tables`): systems that
+        # follow tables (public grants) use it.
         self.listeners: list = []
         # Rows of databases detached while the server was down go at the first refresh
         # (the store no longer empties the catalog at start, see catalog_matches).
         self._purged = False
+        # Catalog rows found at the first refresh (a reused --internal file), by database
+        # name, until each is adopted or rewritten; see catalog_reuse.py.
+        self._stored: Optional[dict] = None
 
     async def refresh(self, databases: dict) -> None:
         """Bring the catalog up to date with `databases` (name -> Database).
@@ -278,12 +323,10 @@ class Catalog:
             db.note_schema_version(version)
             if self._written.get(name) != (db.token, version):
                 stale.append((name, db))
-        for name, db in stale:
-            try:
-                await self.refresh_database(name, db)
-            except Exception as e:
-                # One unreadable database must not stop the others (or start-up).
-                logger.error("Could not refresh the catalog of database %s: %s", name, e)
+        if self._stored is None:
+            stale = await self._adopt_stored(stale)
+        # Together: reads overlap on the read threads while the write thread writes.
+        await asyncio.gather(*(self._refresh_logged(name, db) for name, db in stale))
         gone = [name for name in self._written if name not in databases]
         if gone or not self._purged:
             attached = list(databases)
@@ -293,6 +336,50 @@ class Catalog:
             self._purged = True
             for name in gone:
                 self._written.pop(name, None)
+
+    async def _adopt_stored(self, stale: list) -> list:
+        """Keep the stored rows of each stale database they still describe; return the rest.
+
+        Listeners are told about adopted databases as if their rows had been written.
+        """
+        self._stored = await self.internal_db.execute_fn(catalog_reuse.read_stored)
+        candidates = [(name, db) for name, db in stale if name in self._stored and not db.is_memory]
+        if not candidates:
+            return stale
+        outlines = await asyncio.gather(
+            *(db.execute_fn(catalog_reuse.read_outline) for _, db in candidates),
+            return_exceptions=True,
+        )
+        adopted = {}
+        for (name, db), outline in zip(candidates, outlines):
+            path = str(db.path) if db.path else None
+            if not isinstance(outline, BaseException) and catalog_reuse.still_current(
+                self._stored.pop(name), path, outline
+            ):
+                adopted[name] = (db, path, outline, next(self._sequence))
+        if adopted:
+            await self.internal_db.execute_write_fn(lambda conn: self._announce(conn, adopted))
+        for name, (db, _, outline, _) in adopted.items():
+            self._written[name] = (db.token, outline[0])
+        return [(name, db) for name, db in stale if name not in adopted]
+
+    def _announce(self, conn: Any, adopted: dict) -> None:
+        """On the write thread: listeners hear of adopted databases (their tables only)."""
+        for name, (_, path, (version, tables, _), sequence) in adopted.items():
+            if self._latest_written.get(name, 0) > sequence:
+                continue
+            self._latest_written[name] = sequence
+            snapshot = Snapshot(name, path, False, version, details_read=False)
+            snapshot.tables = [(name, *table) for table in sorted(tables)]
+            for listener in self.listeners:
+                listener(conn, snapshot)
+
+    async def _refresh_logged(self, name: str, db: "Database") -> None:
+        try:
+            await self.refresh_database(name, db)
+        except Exception as e:
+            # One unreadable database must not stop the others (or start-up).
+            logger.error("Could not refresh the catalog of database %s: %s", name, e)
 
     async def refresh_database(self, name: str, db: "Database") -> None:
         """Re-read one database's schema and replace its catalog rows."""

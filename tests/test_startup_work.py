@@ -1,0 +1,243 @@
+"""Work done at start-up: what a reused `--internal` file saves, and what it must not.
+
+A restart on an internal file whose catalog rows still describe the served databases keeps
+those rows instead of reading every table again (internal/catalog_reuse.py); a database
+whose schema changed while the server was down, or was replaced by another file, is read
+and rewritten. Whatever was kept, the catalog equals the one a fresh start builds.
+"""
+
+import sqlite3
+
+import pytest
+
+from datasette.internal import catalog
+from datasette.utils import check_connection
+
+CATALOG_TABLES = (
+    "catalog_databases", "catalog_tables", "catalog_columns", "catalog_indexes",
+    "catalog_foreign_keys",
+)
+
+
+def make_db(path, extra=""):
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        create table authors (id integer primary key, name text unique);
+        create table books (
+            id integer primary key, title text not null,
+            author_id integer references authors(id) on delete cascade
+        );
+        create index books_title on books(title) where title != '';
+        create table tags (tag text primary key, n integer) without rowid;
+        create table pairs (a, b, primary key (a, b), foreign key (a, b) references pairs(b, a));
+        """
+        + extra
+    )
+    conn.close()
+    return path
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """Names of the databases whose tables the catalog read in full, and
+    ("write", name) for each whose rows it wrote."""
+    seen = []
+    original = catalog.read_snapshot
+
+    def counting(conn, database_name, path, is_memory):
+        seen.append(database_name)
+        return original(conn, database_name, path, is_memory)
+
+    def writing(conn, snapshot):
+        seen.append(("write", snapshot.database_name))
+        return original_write(conn, snapshot)
+
+    original_write = catalog.write_snapshot
+    monkeypatch.setattr(catalog, "read_snapshot", counting)
+    monkeypatch.setattr(catalog, "write_snapshot", writing)
+    return seen
+
+
+async def catalog_rows(ds):
+    internal = ds.get_internal_database()
+    found = {}
+    for table in CATALOG_TABLES:
+        result = await internal.execute(f"select * from {table}")
+        found[table] = sorted((tuple(row) for row in result.rows), key=repr)
+    return found
+
+
+async def start(make_ds, files, internal):
+    ds = make_ds([str(f) for f in files], internal=str(internal))
+    await ds.invoke_startup()
+    return ds
+
+
+async def fresh_catalog(make_ds, files):
+    ds = make_ds([str(f) for f in files])
+    await ds.invoke_startup()
+    return await catalog_rows(ds)
+
+
+@pytest.mark.asyncio
+async def test_restart_with_unchanged_databases_reads_and_writes_no_catalog(
+    make_ds, tmp_path, reads
+):
+    a, b = make_db(tmp_path / "a.db"), make_db(tmp_path / "b.db")
+    internal = tmp_path / "internal.db"
+    first = await start(make_ds, [a, b], internal)
+    assert sorted(reads, key=repr) == ["a", "b", ("write", "a"), ("write", "b")]
+    expected = await catalog_rows(first)
+    first.close()
+
+    reads.clear()
+    second = await start(make_ds, [a, b], internal)
+    assert reads == []
+    assert await catalog_rows(second) == expected
+    second.close()
+    # And it is exactly what a start without the file builds.
+    reads.clear()
+    assert await fresh_catalog(make_ds, [a, b]) == expected
+
+
+@pytest.mark.asyncio
+async def test_a_database_changed_while_down_is_read_again(make_ds, tmp_path, reads):
+    a, b = make_db(tmp_path / "a.db"), make_db(tmp_path / "b.db")
+    internal = tmp_path / "internal.db"
+    (await start(make_ds, [a, b], internal)).close()
+    conn = sqlite3.connect(b)
+    conn.execute("alter table books add column year integer")
+    conn.execute("create table extra (x)")
+    conn.close()
+
+    reads.clear()
+    second = await start(make_ds, [a, b], internal)
+    assert reads == ["b", ("write", "b")]
+    kept = await catalog_rows(second)
+    columns = [row for row in kept["catalog_columns"] if row[:2] == ("b", "books")]
+    assert "year" in {row[3] for row in columns}
+    assert ("b", "extra") in {row[:2] for row in kept["catalog_tables"]}
+    second.close()
+    assert await fresh_catalog(make_ds, [a, b]) == kept
+
+
+@pytest.mark.asyncio
+async def test_a_replaced_file_with_the_same_schema_version_is_read_again(
+    make_ds, tmp_path, reads
+):
+    path = make_db(tmp_path / "a.db")
+    internal = tmp_path / "internal.db"
+    (await start(make_ds, [path], internal)).close()
+    version = sqlite3.connect(path).execute("pragma schema_version").fetchone()[0]
+    path.unlink()
+    # Another file at the same path, its schema counter forced to the old value.
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "create table authors (id integer primary key, name text, born integer);"
+        "create table other (x);"
+    )
+    conn.execute(f"pragma schema_version = {version}")
+    conn.close()
+
+    reads.clear()
+    second = await start(make_ds, [path], internal)
+    assert reads == ["a", ("write", "a")]
+    kept = await catalog_rows(second)
+    assert {row[1] for row in kept["catalog_tables"]} == {"authors", "other"}
+    second.close()
+    assert await fresh_catalog(make_ds, [path]) == kept
+
+
+@pytest.mark.asyncio
+async def test_an_index_added_while_down_is_seen(make_ds, tmp_path, reads):
+    path = make_db(tmp_path / "a.db")
+    internal = tmp_path / "internal.db"
+    (await start(make_ds, [path], internal)).close()
+    conn = sqlite3.connect(path)
+    conn.execute("create unique index authors_name on authors(name)")
+    conn.close()
+    reads.clear()
+    second = await start(make_ds, [path], internal)
+    assert reads == ["a", ("write", "a")]
+    names = {row[3] for row in (await catalog_rows(second))["catalog_indexes"]}
+    assert "authors_name" in names
+
+
+@pytest.mark.asyncio
+async def test_a_database_with_a_virtual_table_is_always_read(make_ds, tmp_path, reads):
+    path = make_db(tmp_path / "a.db", "create virtual table search using fts5(title);")
+    internal = tmp_path / "internal.db"
+    first = await start(make_ds, [path], internal)
+    expected = await catalog_rows(first)
+    first.close()
+    reads.clear()
+    second = await start(make_ds, [path], internal)
+    # Read again (its module might be missing this time); write_snapshot finds the same
+    # rows and leaves them.
+    assert reads == ["a", ("write", "a")]
+    assert await catalog_rows(second) == expected
+
+
+@pytest.mark.asyncio
+async def test_a_kept_catalog_still_reconciles_public_grants(make_ds, tmp_path, reads):
+    path = make_db(tmp_path / "a.db")
+    internal = tmp_path / "internal.db"
+    first = await start(make_ds, [path], internal)
+    await first.public.import_rows([("a", "books")], "test")
+    await first.refresh_schemas()
+    assert first.public.is_public_table("a", "books")
+    first.close()
+
+    reads.clear()
+    second = await start(make_ds, [path], internal)
+    assert reads == []
+    assert second.public.is_public_table("a", "books")
+
+
+def test_the_bulk_read_matches_reading_each_table(tmp_path):
+    path = make_db(tmp_path / "a.db", "create virtual table search using fts5(title);")
+    conn = sqlite3.connect(path)
+    snapshot = catalog.read_snapshot(conn, "a", str(path), False)
+    columns, indexes, foreign_keys = [], [], []
+    for _, name, _, _ in snapshot.tables:
+        c, i, f = catalog._details_of_table(conn, name)
+        columns += [("a", name, *row) for row in c]
+        indexes += [("a", name, *row) for row in i]
+        foreign_keys += [("a", name, *row) for row in f]
+    assert sorted(snapshot.columns, key=repr) == sorted(columns, key=repr)
+    assert sorted(snapshot.indexes, key=repr) == sorted(indexes, key=repr)
+    assert sorted(snapshot.foreign_keys, key=repr) == sorted(foreign_keys, key=repr)
+    assert len(snapshot.foreign_keys) == 3 and len(snapshot.indexes) >= 4
+
+
+def test_a_table_that_cannot_be_described_falls_back_to_one_at_a_time(tmp_path):
+    path = make_db(tmp_path / "a.db")
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute(
+        "insert into sqlite_master (type, name, tbl_name, rootpage, sql) values "
+        "('table', 'vec', 'vec', 0, 'CREATE VIRTUAL TABLE vec USING nosuchmodule()')"
+    )
+    conn.commit()
+    conn.close()
+    snapshot = catalog.read_snapshot(sqlite3.connect(path), "a", str(path), False)
+    described = {row[1] for row in snapshot.columns}
+    assert described == {"authors", "books", "tags", "pairs"}
+    assert "vec" in {row[1] for row in snapshot.tables}
+
+
+def test_check_connection_still_refuses_a_missing_module_among_many_tables(tmp_path):
+    path = make_db(tmp_path / "a.db")
+    conn = sqlite3.connect(path)
+    conn.executescript("".join(f"create table t{i} (x);" for i in range(50)))
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute(
+        "insert into sqlite_master (type, name, tbl_name, rootpage, sql) values "
+        "('table', 'vec', 'vec', 0, 'CREATE VIRTUAL TABLE vec USING nosuchmodule()')"
+    )
+    conn.commit()
+    conn.close()
+    with pytest.raises(Exception) as caught:
+        check_connection(sqlite3.connect(path))
+    assert "nosuchmodule" in str(caught.value)
