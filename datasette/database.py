@@ -41,7 +41,7 @@ from .utils.sqlite import (
 )
 from .utils.text import escape_sqlite
 from .utils.timelimit import sqlite_timelimit
-from .writer import WriteTask, WriteThread
+from .writer import WriteTask, WriteThread, run_grouped
 
 if TYPE_CHECKING:  # only for annotations: app.py imports this module
     from .app import Datasette
@@ -582,6 +582,15 @@ class Database:
         """The running write thread, if a write has started it."""
         return self._writer.thread if self._writer is not None else None
 
+    @property
+    def write_stats(self) -> dict:
+        """Group commits so far: `commits` the write thread made for
+        `execute_write_transaction` tasks, the `tasks` they held, the `largest` group,
+        and the tasks of any kind `queued` for the thread right now."""
+        if self._writer is None:
+            return {"commits": 0, "tasks": 0, "largest": 0, "queued": 0}
+        return {**self._writer.stats.as_dict(), "queued": self._writer.queued}
+
     async def execute_write_fn(self, fn: Callable[[Any], Any], block: bool = True) -> Any:
         """Run `fn(conn)` on the write thread; `fn` commits its own work.
 
@@ -589,6 +598,19 @@ class Database:
         `SQLError`). With `block=False` returns a `uuid.UUID` at once; a failure is
         logged on the `datasette.writer` logger.
         """
+        return await self._write(fn, block, grouped=False)
+
+    async def execute_write_transaction(self, fn: Callable[[Any], Any]) -> Any:
+        """Run `fn(conn)` as one all-or-nothing unit; the write thread owns the transaction.
+
+        `fn` must not BEGIN, COMMIT or roll back. It may share a commit with other such
+        writes already queued (group commit, see `writer.py`), and is answered only after
+        that commit. If it raises, its work alone is undone and its exception re-raised
+        (a sqlite3 error as the matching `SQLError`).
+        """
+        return await self._write(fn, True, grouped=True)
+
+    async def _write(self, fn: Callable[[Any], Any], block: bool, grouped: bool) -> Any:
         # The schema cache survives a write that left the schema version as it was (an
         # insert), read on the write connection right after; anything else empties it.
         known = self._schema_cache_version
@@ -604,20 +626,30 @@ class Database:
             self._forget_schema()
         try:
             if self.environment.executor is None:
-                # num_sql_threads = 0: no threads at all, so run inline and ignore block.
-                if self._inline_write_connection is None:
-                    self._inline_write_connection = self.connect(write=True)
-                return run(self._inline_write_connection)
-            return await self._get_writer().submit(run if block else fn, block=block)
+                return self._write_inline(run, grouped)
+            writer = self._get_writer()
+            return await writer.submit(run if block else fn, block=block, grouped=grouped)
         except sqlite3.Error as e:
             translated = translate_sqlite_error(e)
             if translated is e:
                 raise
             raise translated from e
         finally:
-            if not (after and after[0] == known == self._schema_cache_version):
+            # A grouped task run again (its group's transaction was lost) reads it again.
+            if not (after and after[-1] == known == self._schema_cache_version):
                 # The write may have changed the schema: look again next time.
                 self._forget_schema()
+
+    def _write_inline(self, run: Callable[[Any], Any], grouped: bool) -> Any:
+        # num_sql_threads = 0: no threads at all, so run inline and ignore block.
+        if self._inline_write_connection is None:
+            self._inline_write_connection = self.connect(write=True)
+        if not grouped:
+            return run(self._inline_write_connection)
+        [(ok, value)] = run_grouped(self._inline_write_connection, [run])
+        if not ok:
+            raise value
+        return value
 
     async def execute_write(self, sql: str, params: Any = None, block: bool = True) -> Any:
         """Run one write statement in a transaction; returns the cursor."""

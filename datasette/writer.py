@@ -12,14 +12,33 @@ it; the thread hands the answer over with `loop.call_soon_threadsafe`, the one w
 loop from another thread (a future, unlike the janus queue used before, costs no locks or
 queues per write).
 
-Acknowledged means committed: the answer is handed over only after the task's function,
-which commits its own work, has returned. Durability is SQLite's: the internal database
-commits with `synchronous=FULL` in WAL mode (internal/store.py); user databases keep
-SQLite's default, `synchronous=FULL`, in whatever journal mode the file has, so an
-acknowledged write has been synced to disk. Commits are not batched across tasks: each
-task is its own transaction (the write API's `in_transaction`, `execute_write`'s
-`with conn:`), and sharing one commit between callers would need those functions to
-give up their BEGIN/COMMIT to the thread.
+Acknowledged means committed: the answer is handed over only after the task's work has
+been committed. Durability is SQLite's: the internal database commits with
+`synchronous=FULL` in WAL mode (internal/store.py); user databases keep SQLite's default,
+`synchronous=FULL`, in whatever journal mode the file has (we never change a user's
+file), so an acknowledged write has been synced to disk.
+
+Group commit. A commit costs a sync to disk (milliseconds in rollback-journal mode), far
+more than an insert. So tasks submitted with `grouped=True` (the write API's, through
+`Database.execute_write_transaction`), which promise not to BEGIN, COMMIT or roll back
+themselves, share commits: when the thread picks up a grouped task it also takes every
+grouped task already waiting in the inbox (up to `MAX_GROUP`; it never waits for more,
+so a lone write gains no latency), runs them in order in one transaction, each inside its
+own SAVEPOINT, and commits once. A task that raises is rolled back to its savepoint and
+gets its own error; the others commit. Every task of the group is answered only after
+that commit, so durability is unchanged. If a task's failure ends the whole transaction
+(a `RAISE(ROLLBACK)` trigger, an `ON CONFLICT ROLLBACK` constraint, a full disk), the
+tasks it took down with it are run again. A constraint checked only at COMMIT (a
+deferred foreign key) fails the shared commit, so then each task is run again with a
+commit of its own and only the culprit is refused. If the commit fails for any other
+reason (a full disk, a lock held too long by another process), every task of the group
+gets that error and nothing of it is written.
+
+Every other task runs alone, as before, and manages its own transaction: arbitrary
+`execute_write_fn` functions, `execute_write` / `execute_write_script` /
+`execute_write_many` (`with conn:`), VACUUM, PRAGMAs. A group never spans one of them:
+the first ungrouped task found while gathering ends the group and runs after its commit,
+so tasks still run in submission order.
 """
 
 from __future__ import annotations
@@ -31,25 +50,57 @@ import threading
 import uuid
 from typing import Any, Callable, Optional
 
+from .utils.sqlite import sqlite3
+
 logger = logging.getLogger("datasette.writer")
 
 # Put on the inbox to make the thread close its connection and exit.
 _STOP = object()
 
+# Most tasks sharing one commit: bounds how long the first of them waits for its answer.
+MAX_GROUP = 64
+
 
 class WriteTask:
     """One unit of work for a write thread: a function of the write connection."""
 
-    __slots__ = ("fn", "task_id", "reply")
+    __slots__ = ("fn", "task_id", "reply", "grouped")
 
     def __init__(
         self, fn: Callable, task_id: uuid.UUID,
         reply: Optional[tuple[asyncio.AbstractEventLoop, asyncio.Future]],
+        grouped: bool = False,
     ):
         self.fn = fn
         self.task_id = task_id
         # (the caller's loop, the future it awaits), or None for a fire-and-forget task
         self.reply = reply
+        # True: `fn` leaves the transaction to the thread and may share its commit
+        self.grouped = grouped
+
+
+class WriteStats:
+    """How many commits the thread made for grouped tasks, and how many tasks they held.
+
+    Written only by the write thread; read anywhere (a slightly stale read is harmless).
+    """
+
+    __slots__ = ("commits", "tasks", "largest")
+
+    def __init__(self) -> None:
+        self.commits = 0
+        self.tasks = 0
+        self.largest = 0
+
+    def record(self, size: int) -> None:
+        self.commits += 1
+        self.tasks += size
+        self.largest = max(self.largest, size)
+
+    def as_dict(self) -> dict:
+        """`{"commits", "tasks", "largest"}`: grouped commits, the tasks they committed
+        or refused, and the most tasks one commit held."""
+        return {"commits": self.commits, "tasks": self.tasks, "largest": self.largest}
 
 
 class WriteThread:
@@ -65,11 +116,17 @@ class WriteThread:
         self._inbox: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
         self._thread: Optional[threading.Thread] = None
         self._start_lock = threading.Lock()
+        self.stats = WriteStats()
 
     @property
     def thread(self) -> Optional[threading.Thread]:
         """The running thread, or None before the first write."""
         return self._thread
+
+    @property
+    def queued(self) -> int:
+        """Tasks waiting in the inbox (approximate while the thread runs)."""
+        return self._inbox.qsize()
 
     def _ensure_started(self) -> None:
         with self._start_lock:
@@ -81,21 +138,23 @@ class WriteThread:
                 )
                 self._thread.start()
 
-    async def submit(self, fn: Callable, block: bool = True) -> Any:
+    async def submit(self, fn: Callable, block: bool = True, grouped: bool = False) -> Any:
         """Run `fn(conn)` on the write thread.
 
         With `block=True`, wait and return its result (or raise its exception). With
         `block=False`, return the task's `uuid.UUID` at once; the result is dropped and
-        an exception is logged on the `datasette.writer` logger.
+        an exception is logged on the `datasette.writer` logger. With `grouped=True`,
+        `fn` must not begin, commit or roll back: the thread runs it inside a savepoint
+        of a transaction it may share with other grouped tasks (see the module docstring).
         """
         self._ensure_started()
         task_id = uuid.uuid4()
         if not block:
-            self._inbox.put(WriteTask(fn, task_id, None))
+            self._inbox.put(WriteTask(fn, task_id, None, grouped))
             return task_id
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._inbox.put(WriteTask(fn, task_id, (loop, future)))
+        self._inbox.put(WriteTask(fn, task_id, (loop, future), grouped))
         ok, value = await future
         if ok:
             return value
@@ -118,25 +177,56 @@ class WriteThread:
             connect_error = e
             logger.error("Could not open write connection to %s: %s", self._name, e)
         try:
+            task = None
             while True:
-                task = self._inbox.get()
+                if task is None:
+                    task = self._inbox.get()
                 if task is _STOP:
                     return
                 if connect_error is not None:
                     self._reply(task, False, connect_error)
+                    task = None
                     continue
-                try:
-                    result = task.fn(conn)
-                except BaseException as e:  # even SystemExit: the caller must hear back
-                    self._reply(task, False, e)
+                if task.grouped:
+                    group, task = self._gather(task)
+                    self._run_group(conn, group)
                 else:
-                    self._reply(task, True, result)
+                    self._run_alone(conn, task)
+                    task = None
                 # Not kept while waiting for the next one: a finished task's reply queue
                 # can reach its caller's frames, and through them a dropped instance.
-                task = result = None
+                group = None
         finally:
             if conn is not None:
                 conn.close()
+
+    def _gather(self, first: WriteTask) -> tuple[list, Any]:
+        """`first` and the grouped tasks queued right behind it, and the next task to
+        run after them (None when the inbox ran dry). Never waits for more."""
+        group = [first]
+        while len(group) < MAX_GROUP:
+            try:
+                task = self._inbox.get_nowait()
+            except queue.Empty:
+                return group, None
+            if task is _STOP or not task.grouped:
+                return group, task
+            group.append(task)
+        return group, None
+
+    def _run_alone(self, conn: Any, task: WriteTask) -> None:
+        try:
+            result = task.fn(conn)
+        except BaseException as e:  # even SystemExit: the caller must hear back
+            self._reply(task, False, e)
+        else:
+            self._reply(task, True, result)
+
+    def _run_group(self, conn: Any, group: list) -> None:
+        outcomes = run_grouped(conn, [task.fn for task in group])
+        self.stats.record(len(group))
+        for task, (ok, value) in zip(group, outcomes):
+            self._reply(task, ok, value)
 
     def _reply(self, task: WriteTask, ok: bool, value: Any) -> None:
         if task.reply is None:
@@ -156,6 +246,68 @@ class WriteThread:
             # The caller's loop is closed: nobody to tell.
             if not ok:
                 logger.error("Write task %s on %s failed: %r", task.task_id, self._name, value)
+
+
+def run_grouped(conn: Any, fns: list) -> list:
+    """Run each `fn(conn)` in its own savepoint of one transaction, then commit once.
+
+    Returns `(ok, result or exception)` per function, in order. A function that raises is
+    rolled back to its savepoint; one whose failure ends the whole transaction makes the
+    functions it undid run again in a new one. A constraint only checked at COMMIT (a
+    deferred foreign key) makes each function run again with a commit of its own, so only
+    the one that broke it fails. If the transaction itself fails otherwise (BEGIN, a
+    savepoint, the commit), nothing is written and every function not already refused
+    gets that error.
+    """
+    outcomes: list = [None] * len(fns)
+    todo = list(range(len(fns)))
+    try:
+        while todo:
+            lost_at = _run_in_savepoints(conn, fns, todo, outcomes)
+            if lost_at is None:
+                conn.commit()
+                break
+            # The failure at `lost_at` rolled everything back: run the undone work again.
+            todo = [i for i in todo if i > lost_at or (i < lost_at and outcomes[i][0])]
+    except sqlite3.IntegrityError as e:
+        _rollback(conn)
+        if len(fns) == 1:
+            return [(False, e)]
+        return [o if o is None or not o[0] else run_grouped(conn, [fns[i]])[0]
+                for i, o in enumerate(outcomes)]
+    except BaseException as e:  # nothing of the group was written: each task hears why
+        _rollback(conn)
+        return [(False, e) if o is None or o[0] else o for o in outcomes]
+    return outcomes
+
+
+def _rollback(conn: Any) -> None:
+    """Roll back what is open; a failure is logged, the error that led here is the one
+    the tasks hear."""
+    try:
+        if conn.in_transaction:
+            conn.rollback()
+    except Exception as e:  # logged: the caller reports the first error
+        logger.error("Rollback after a failed group commit failed: %r", e)
+
+
+def _run_in_savepoints(conn: Any, fns: list, todo: list, outcomes: list) -> Optional[int]:
+    """Run `fns[i]` for each `i` of `todo` in one open transaction, noting each outcome;
+    the index whose failure ended the transaction, else None (left open to commit)."""
+    if conn.in_transaction:  # left open by someone else's failed work
+        conn.rollback()
+    conn.execute("BEGIN")
+    for i in todo:
+        conn.execute("SAVEPOINT grouped_task")
+        try:
+            outcomes[i] = (True, fns[i](conn))
+        except BaseException as e:  # the task's own answer; the group goes on
+            outcomes[i] = (False, e)
+            if not conn.in_transaction:
+                return i
+            conn.execute("ROLLBACK TO grouped_task")
+        conn.execute("RELEASE grouped_task")
+    return None
 
 
 def _settle(future: asyncio.Future, ok: bool, value: Any, name: str, task_id: uuid.UUID) -> None:

@@ -152,6 +152,8 @@ def _row_errors(rows: list, columns: set, required: list) -> list:
     """Every row's problems, in row order: missing `required` keys, unknown columns."""
     errors = []
     for i, row in enumerate(rows):
+        if columns.issuperset(row) and all(pk in row for pk in required):
+            continue  # the usual row, checked without building lists
         missing = [pk for pk in required if pk not in row]
         if missing:
             errors.append(
@@ -177,16 +179,18 @@ def _insert_rows(
     key_columns = list(pks) or ["rowid"]
 
     def write(conn: Any) -> list:
-        written = []
-        for row in rows:
-            columns = list(row)
-            cursor = conn.execute(
-                insert_sql(table, columns, conflict), [sql_value(row[c]) for c in columns]
-            )
-            if should_return:
-                written.append((cursor.lastrowid if cursor.rowcount == 1 else None, row))
         if not should_return:
+            _insert_runs(conn, table, rows, conflict)
             return []
+        written = []
+        statements: dict = {}
+        for row in rows:
+            columns = tuple(row)
+            sql = statements.get(columns)
+            if sql is None:
+                sql = statements[columns] = insert_sql(table, columns, conflict)
+            cursor = conn.execute(sql, [sql_value(row[c]) for c in columns])
+            written.append((cursor.lastrowid if cursor.rowcount == 1 else None, row))
         by_rowid = has_rowid(conn, table)
         rowid_sql = f"SELECT * FROM {quote_identifier(table)} WHERE rowid = ?"
         key_sql = select_by_key_sql(table, key_columns)
@@ -200,6 +204,22 @@ def _insert_rows(
         return returned
 
     return write
+
+
+def _insert_runs(conn: Any, table: str, rows: list, conflict: Optional[str]) -> None:
+    """Insert `rows` in order, one `executemany` per run of rows with the same keys in
+    the same order (usually all of them): one statement prepared, not one per row."""
+    start = 0
+    while start < len(rows):
+        columns = tuple(rows[start])
+        end = start + 1
+        while end < len(rows) and tuple(rows[end]) == columns:
+            end += 1
+        conn.executemany(
+            insert_sql(table, columns, conflict),
+            ([sql_value(row[c]) for c in columns] for row in rows[start:end]),
+        )
+        start = end
 
 
 def _upsert_rows(

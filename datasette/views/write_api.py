@@ -9,8 +9,9 @@ Endpoints (http-cli.md §8), each in its own module, routed by `datasette/routes
 They answer POST only. A refusal is raised as `WriteApiError`, which the error path
 (`views/errors.py`) answers `{"ok": false, "errors": [...]}` with the status the contract
 gives; every answer, errors and 405s included, carries the CORS headers under `--cors`
-(the routes are marked for it). Each request writes in one transaction on the database's
-write thread, so a request that fails part way writes nothing.
+(the routes are marked for it). Each request writes in one transaction (a savepoint of a
+group commit) on the database's write thread, so a request that fails part way writes
+nothing, and is answered only once its rows are committed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 from ..exceptions import NotFound, WriteApiError
 from ..renderer import json_response
 from ..utils.asgi import Response
-from ..utils.bindable import MAX_JSON_DEPTH, value_problem
+from ..utils.bindable import MAX_JSON_DEPTH, json_body_problem, value_problem
 from ..utils.sqlite import sqlite3
 from ..write_schema import quote_identifier
 from .base import View, method_not_allowed
@@ -62,18 +63,30 @@ def parse_json(body: bytes) -> Any:
     could not take is refused with the reason (`utils/bindable.py`): nested more than
     `MAX_JSON_DEPTH` levels, an integer outside 64 bits, text with a lone surrogate.
     """
+    text = _strict_utf8(body)
     try:
-        value = json.loads(body)
+        value = json.loads(body if text is None else text)
     except RecursionError as e:
         raise WriteApiError(
             [f"Invalid JSON: nested more than {MAX_JSON_DEPTH} levels deep"]
         ) from e
     except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
         raise WriteApiError([f"Invalid JSON: {e}"]) from e
-    problem = value_problem(value)
+    problem = value_problem(value) if text is None else json_body_problem(body, value)
     if problem:
         raise WriteApiError([problem])
     return value
+
+
+def _strict_utf8(body: bytes) -> Optional[str]:
+    """The body as text if it is plain UTF-8 (what `json.loads` would read it as, minus
+    the encoded surrogates it lets through), else None: `json.loads` then decodes it."""
+    if json.detect_encoding(body) != "utf-8":
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 async def require_permission(
@@ -107,34 +120,17 @@ async def resolve_writable_table(datasette: Datasette, request: Request) -> Any:
 
 async def write_in_transaction(db: Database, fn: Callable[[Any], Any]) -> Any:
     """Run `fn(conn)` as one transaction on the write thread; what SQLite refuses (a
-    constraint, a trigger's RAISE, a value it cannot bind) is a 400 `WriteApiError`."""
+    constraint, a trigger's RAISE, a value it cannot bind) is a 400 `WriteApiError`.
+
+    `fn` neither begins nor commits: the write thread does, and may share the commit with
+    other requests' writes queued at the same moment (group commit, `writer.py`). The
+    explicit BEGIN also covers DDL, which Python's sqlite3 would otherwise commit on its
+    own (CREATE TABLE followed by a failing INSERT leaves no table).
+    """
     try:
-        return await db.execute_write_fn(in_transaction(fn))
+        return await db.execute_write_transaction(fn)
     except SQL_ERRORS as e:
         raise WriteApiError([str(e)]) from e
-
-
-def in_transaction(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Wrap `fn(conn)` so all it does is one transaction: committed, or rolled back.
-
-    The explicit BEGIN also covers DDL, which Python's sqlite3 would otherwise commit
-    on its own (CREATE TABLE followed by a failing INSERT would leave the table).
-    """
-
-    def run(conn: Any) -> Any:
-        if conn.in_transaction:  # left open by someone else's failed work
-            conn.rollback()
-        conn.execute("BEGIN")
-        try:
-            result = fn(conn)
-        except BaseException:
-            if conn.in_transaction:
-                conn.rollback()
-            raise
-        conn.commit()
-        return result
-
-    return run
 
 
 def row_dicts(cursor: Any) -> list:
