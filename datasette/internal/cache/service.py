@@ -101,6 +101,8 @@ class ResultCache:
         self._memory: "OrderedDict[str, list]" = OrderedDict()
         self._lock = threading.Lock()
         self._pending: dict = {}
+        # Keys of mutable entries this process queued for the table, oldest first.
+        self._written: "OrderedDict[str, None]" = OrderedDict()
         self._batch_queued = False
         self._cleaned = False
         self.hits = 0
@@ -127,7 +129,9 @@ class ResultCache:
             return _plain_rows(await compute())
         key, scope = entry
         found = self._from_memory(key)
-        if found is None:
+        if found is None and (scope == "immutable" or key in self._written):
+            # Mutable entries are only ever this process's own: look in the table only
+            # for one it wrote and the memory front has since dropped.
             found = await self._from_table(key)
         if found is not None:
             self.hits += 1
@@ -202,6 +206,10 @@ class ResultCache:
             return
         with self._lock:
             self._pending[key] = (key, database, scope, self.process, text, utc_now())
+            if scope == "mutable":
+                self._written[key] = None
+                while len(self._written) > self.max_entries:
+                    self._written.popitem(last=False)
             if self._batch_queued:
                 return
             self._batch_queued = True
