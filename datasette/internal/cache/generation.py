@@ -100,10 +100,11 @@ class Generations:
                     watch.conn = _open_watcher(str(db.path))
                     weakref.finalize(db, _close_quietly, watch.conn)
                     watch.seen = None
-                # One statement, so one read transaction (a third of two pragmas' cost).
+                # One statement, so one read transaction (a third of two pragmas' cost);
+                # fetchall() runs it to the end, so no read lock or WAL snapshot stays held.
                 data_version, schema_version = watch.conn.execute(
                     "SELECT * FROM pragma_data_version(), pragma_schema_version()"
-                ).fetchone()
+                ).fetchall()[0]
             except sqlite3.Error:
                 # Busy or gone: unknown now, and the next connection's data versions start
                 # afresh, so whatever it reads must not match an earlier epoch.
