@@ -19,6 +19,7 @@ from .utils import (
     tilde_encode,
     urlsafe_components,
 )
+from .utils.sqlite import sqlite_version
 
 NULL_TOKEN = "$null"
 
@@ -45,6 +46,11 @@ class TableQuery:
     page_size: int = 100
     # Declared column types, used to give token values back their stored type.
     column_types: dict = field(default_factory=dict)
+    # Columns declared NOT NULL: a descending keyset on one needs no NULL branch, and
+    # without that OR SQLite can walk the column's index.
+    not_null: frozenset = frozenset()
+    # Row values (`(a, b) > (?, ?)`, SQLite 3.15+) let SQLite seek a multi-column key.
+    row_values: bool = field(default_factory=lambda: sqlite_version() >= (3, 15, 0))
 
     @property
     def from_sql(self) -> str:
@@ -128,34 +134,57 @@ class TableQuery:
             if isinstance(typed, str) and self._integer_key(pk):
                 raise BadRequest("Invalid _next token")
             params[f"p{start + i}"] = typed
-        pk_after = compound_keys_after_sql(self.pks, start)
         if not self.sort:
-            return pk_after, params
-        column = escape_sqlite(self.sort)
-        sort_value = components[0]
+            return compound_keys_after_sql(self.pks, start), params
         if is_null:
-            if self.sort_desc:
-                return f"{column} is null and {pk_after}", params
-            return f"{column} is not null or ({column} is null and {pk_after})", params
-        # Compare with the stored value of the row named by the token, so the value's
-        # type (integer, real, text) is exact; fall back to the token's text if that row
-        # has gone.
-        pk_match = " and ".join(
-            f"{escape_sqlite(pk)} = :p{start + i}"
-            for i, pk in enumerate(self.pks)
-        )
-        params["sort_value"] = self.typed(self.sort, sort_value)
-        value_sql = (
-            f"coalesce((select {column} {self.from_sql} where {pk_match}), :sort_value)"
-        )
+            return self._after_null(start), params
+        params["sort_value"] = self.typed(self.sort, components[0])
+        return self._after_value(start), params
+
+    def _pk_after(self, start: int) -> str:
+        """Primary keys after the token's: one row value when SQLite has them."""
+        if not self.row_values:
+            return compound_keys_after_sql(self.pks, start)
+        if len(self.pks) == 1:
+            return f"{escape_sqlite(self.pks[0])} > :p{start}"
+        names = ", ".join(escape_sqlite(pk) for pk in self.pks)
+        values = ", ".join(f":p{start + i}" for i in range(len(self.pks)))
+        return f"({names}) > ({values})"
+
+    def _after_null(self, start: int) -> str:
+        """Rows after one whose sort value is NULL: NULLs sort first ascending, last
+        descending, and tie on the primary keys."""
+        column = escape_sqlite(self.sort)
         if self.sort_desc:
-            return (
-                f"{column} < {value_sql} or {column} is null"
-                f" or ({column} = {value_sql} and {pk_after})"
-            ), params
-        return (
-            f"{column} > {value_sql} or ({column} = {value_sql} and {pk_after})"
-        ), params
+            return f"{column} is null and {self._pk_after(start)}"
+        return f"{column} is not null or ({column} is null and {self._pk_after(start)})"
+
+    def _after_value(self, start: int) -> str:
+        """Rows after one whose sort value is not NULL, written so SQLite can seek an
+        index on the sort column instead of scanning: ascending, one row value
+        `(sort, pks) > (value, pk values)`; descending, `sort <= value` as the range with
+        the tie broken inside it, plus the NULLs (which sort last) when the column may
+        hold any. Same rows, same order as `sort > value or (sort = value and pks > ...)`.
+        """
+        column = escape_sqlite(self.sort)
+        # Compare with the stored value of the row named by the token, so the value's
+        # type (integer, real, text, blob) is exact; fall back to the token's text if
+        # that row has gone.
+        pk_match = " and ".join(
+            f"{escape_sqlite(pk)} = :p{start + i}" for i, pk in enumerate(self.pks)
+        )
+        value = f"coalesce((select {column} {self.from_sql} where {pk_match}), :sort_value)"
+        if self.sort_desc:
+            within = f"{column} <= {value} and ({column} < {value} or {self._pk_after(start)})"
+            if self.sort in self.not_null:
+                return within
+            return f"({within}) or {column} is null"
+        if self.row_values:
+            names = ", ".join(escape_sqlite(name) for name in [self.sort, *self.pks])
+            values = ", ".join([value, *(f":p{start + i}" for i in range(len(self.pks)))])
+            return f"({names}) > ({values})"
+        pk_after = compound_keys_after_sql(self.pks, start)
+        return f"{column} > {value} or ({column} = {value} and {pk_after})"
 
     def _integer_key(self, column: str) -> bool:
         """Rowid and INTEGER PRIMARY KEY columns only ever hold integers."""

@@ -195,6 +195,7 @@ async def load_table_page(
         next_token=request.args.get("_next") or None,
         page_size=size,
         column_types={c.name: c.type for c in details},
+        not_null=frozenset(c.name for c in details if c.notnull),
     )
     sql, sql_params = query.page_sql_and_params()
     results = await _run_page_query(db, sql, sql_params, request)
