@@ -23,7 +23,6 @@ import shutil
 import socket
 import sys
 import tempfile
-import webbrowser
 from dataclasses import dataclass
 from runpy import run_module  # noqa: F401 - patched by tests
 from subprocess import call  # noqa: F401 - patched by tests
@@ -33,7 +32,6 @@ import click
 
 from .app import DEFAULT_SETTINGS, SETTINGS, Datasette
 from .settings import EXTRA_DEFAULT_SETTINGS
-from .demo import write_demo_file
 from . import cli_restore
 from .internal.activity.progress import iterate_with_progress
 from .exceptions import (
@@ -185,9 +183,17 @@ def check_databases(ds: Datasette) -> None:
     """Probe every database file once, turning failures into one clear error line."""
 
     async def probe() -> None:
-        for database in ds.databases.values():
+        databases = list(ds.databases.values())
+        # At once on the read threads (each opens its first connection, which the catalog
+        # then reuses); failures are reported in the databases' order, as one at a time.
+        outcomes = await asyncio.gather(
+            *(database.execute_fn(check_connection) for database in databases),
+            return_exceptions=True,
+        )
+        for database, outcome in zip(databases, outcomes):
             try:
-                await database.execute_fn(check_connection)
+                if isinstance(outcome, BaseException):
+                    raise outcome
             except SpatialiteConnectionProblem:
                 suggestion = ""
                 try:
@@ -489,6 +495,8 @@ def _resolve_files(config: ServeConfig) -> Tuple[tuple, Optional[pathlib.Path]]:
 
 def _write_demo_database() -> str:
     """Write the demo database into a temporary folder removed at exit; return its path."""
+    from .demo import write_demo_file  # only --demo needs the demo's data and builder
+
     demo_dir = tempfile.mkdtemp(prefix="datasette-demo-")
     atexit.register(shutil.rmtree, demo_dir, True)
     return str(write_demo_file(os.path.join(demo_dir, "demo.db")))
@@ -562,6 +570,8 @@ def _run_server(ds: Datasette, config: ServeConfig) -> None:
     if config.root:
         click.echo(f"{url}-/auth-token?token={ds._root_token}")
     if config.open_browser:
+        import webbrowser  # only --open needs it; it imports shlex and subprocess helpers
+
         webbrowser.open(url)
     server = uvicorn.Server(
         uvicorn.Config(cli_restore.wrap_serve_app(ds, ds.app()), host=config.host, port=bound_port, **_uvicorn_options(config))

@@ -53,9 +53,9 @@ def reads(monkeypatch):
         seen.append(("write", snapshot.database_name))
         return original_write(conn, snapshot)
 
-    original_write = catalog.write_snapshot
+    original_write = catalog.store_snapshot
     monkeypatch.setattr(catalog, "read_snapshot", counting)
-    monkeypatch.setattr(catalog, "write_snapshot", writing)
+    monkeypatch.setattr(catalog, "store_snapshot", writing)
     return seen
 
 
@@ -173,7 +173,7 @@ async def test_a_database_with_a_virtual_table_is_always_read(make_ds, tmp_path,
     first.close()
     reads.clear()
     second = await start(make_ds, [path], internal)
-    # Read again (its module might be missing this time); write_snapshot finds the same
+    # Read again (its module might be missing this time); store_snapshot finds the same
     # rows and leaves them.
     assert reads == ["a", ("write", "a")]
     assert await catalog_rows(second) == expected

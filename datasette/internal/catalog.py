@@ -142,15 +142,21 @@ def read_snapshot(
 
 
 # Every table's columns, indexes and foreign keys in three statements (pragma functions
-# joined to sqlite_master) rather than three per table: a fifth of the time for 2,000.
+# joined to sqlite_master) rather than three per table: under half the time for 2,000.
+# Indexes are asked for only of tables that can have one (an index in the schema table,
+# or a WITHOUT ROWID primary key, which is not listed there) and foreign keys only of
+# tables whose statement says REFERENCES: no other table has any.
 _BULK_DETAILS = (
     "select m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk, {hidden}"
     " from sqlite_master m join pragma_{pragma}(m.name) p where m.type = 'table'",
     "select m.name, p.seq, p.name, p.\"unique\", p.origin, p.partial"
-    " from sqlite_master m join pragma_index_list(m.name) p where m.type = 'table'",
+    " from sqlite_master m join pragma_index_list(m.name) p where m.type = 'table'"
+    " and (m.name in (select tbl_name from sqlite_master where type = 'index')"
+    " or m.sql like '%without%rowid%')",
     "select m.name, p.id, p.seq, p.\"table\", p.\"from\", p.\"to\", p.on_update,"
     " p.on_delete, p.\"match\""
-    " from sqlite_master m join pragma_foreign_key_list(m.name) p where m.type = 'table'",
+    " from sqlite_master m join pragma_foreign_key_list(m.name) p where m.type = 'table'"
+    " and m.sql like '%references%'",
 )
 
 
@@ -215,33 +221,35 @@ def write_snapshot(conn: Any, snapshot: Snapshot) -> None:
 
     Rows already equal to the snapshot are left alone (a restart writes nothing).
     """
-    name = snapshot.database_name
     with conn:
-        if catalog_matches(conn, snapshot):
-            return
-        for table in CATALOG_TABLES:
-            conn.execute(f"DELETE FROM {table} WHERE database_name = ?", (name,))
-        conn.execute(
-            "INSERT INTO catalog_databases (database_name, path, is_memory, schema_version)"
-            " VALUES (?, ?, ?, ?)",
-            (name, snapshot.path, int(snapshot.is_memory), snapshot.schema_version),
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO catalog_tables VALUES (?, ?, ?, ?)", snapshot.tables
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO catalog_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            snapshot.columns,
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO catalog_indexes VALUES (?, ?, ?, ?, ?, ?, ?)",
-            snapshot.indexes,
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO catalog_foreign_keys"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            snapshot.foreign_keys,
-        )
+        store_snapshot(conn, snapshot)
+
+
+def store_snapshot(conn: Any, snapshot: Snapshot) -> None:
+    """`write_snapshot` inside the caller's transaction."""
+    name = snapshot.database_name
+    if catalog_matches(conn, snapshot):
+        return
+    for table in CATALOG_TABLES:
+        conn.execute(f"DELETE FROM {table} WHERE database_name = ?", (name,))
+    conn.execute(
+        "INSERT INTO catalog_databases (database_name, path, is_memory, schema_version)"
+        " VALUES (?, ?, ?, ?)",
+        (name, snapshot.path, int(snapshot.is_memory), snapshot.schema_version),
+    )
+    conn.executemany("INSERT OR REPLACE INTO catalog_tables VALUES (?, ?, ?, ?)", snapshot.tables)
+    conn.executemany(
+        "INSERT OR REPLACE INTO catalog_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        snapshot.columns,
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO catalog_indexes VALUES (?, ?, ?, ?, ?, ?, ?)",
+        snapshot.indexes,
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO catalog_foreign_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        snapshot.foreign_keys,
+    )
 
 
 def purge_detached(conn: Any, attached: Iterable[str]) -> None:
@@ -325,8 +333,8 @@ class Catalog:
                 stale.append((name, db))
         if self._stored is None:
             stale = await self._adopt_stored(stale)
-        # Together: reads overlap on the read threads while the write thread writes.
-        await asyncio.gather(*(self._refresh_logged(name, db) for name, db in stale))
+        if stale:
+            await self._refresh_together(stale)
         gone = [name for name in self._written if name not in databases]
         if gone or not self._purged:
             attached = list(databases)
@@ -374,28 +382,48 @@ class Catalog:
             for listener in self.listeners:
                 listener(conn, snapshot)
 
-    async def _refresh_logged(self, name: str, db: "Database") -> None:
-        try:
-            await self.refresh_database(name, db)
-        except Exception as e:
-            # One unreadable database must not stop the others (or start-up).
-            logger.error("Could not refresh the catalog of database %s: %s", name, e)
+    async def _refresh_together(self, stale: list) -> None:
+        """Read the stale databases at once on the read threads, then write every snapshot
+        in one transaction: one durable commit (~1 ms each here) instead of one each."""
+        numbered = [(next(self._sequence), name, db) for name, db in stale]
+        results = await asyncio.gather(
+            *(snapshot_of(db, name) for _, name, db in numbered), return_exceptions=True
+        )
+        ready = []
+        for (sequence, name, db), result in zip(numbered, results):
+            if isinstance(result, Exception):
+                # One unreadable database must not stop the others (or start-up).
+                logger.error("Could not refresh the catalog of database %s: %s", name, result)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                ready.append((sequence, db, result))
+        await self.internal_db.execute_write_fn(
+            lambda conn: self._write(conn, [(sequence, s) for sequence, _, s in ready])
+        )
+        for _, db, snapshot in ready:
+            self._written[snapshot.database_name] = (db.token, snapshot.schema_version)
 
-    async def refresh_database(self, name: str, db: "Database") -> None:
-        """Re-read one database's schema and replace its catalog rows."""
-        sequence = next(self._sequence)
-        snapshot = await snapshot_of(db, name)
-
-        def write(conn: Any) -> None:
-            if self._latest_written.get(name, 0) > sequence:
-                return
-            write_snapshot(conn, snapshot)
-            self._latest_written[name] = sequence
+    def _write(self, conn: Any, numbered: list) -> None:
+        """On the write thread: store `(sequence, snapshot)`s newer than what is written,
+        in one transaction; then tell the listeners."""
+        newer = [
+            (sequence, snapshot)
+            for sequence, snapshot in numbered
+            if self._latest_written.get(snapshot.database_name, 0) <= sequence
+        ]
+        with conn:
+            for _, snapshot in newer:
+                store_snapshot(conn, snapshot)
+        for sequence, snapshot in newer:
+            self._latest_written[snapshot.database_name] = sequence
+        for _, snapshot in newer:
             for listener in self.listeners:
                 listener(conn, snapshot)
 
-        await self.internal_db.execute_write_fn(write)
-        self._written[name] = (db.token, snapshot.schema_version)
+    async def refresh_database(self, name: str, db: "Database") -> None:
+        """Re-read one database's schema and replace its catalog rows."""
+        await self._refresh_together([(name, db)])
 
 
 async def _read_versions(databases: dict, to_check: list) -> dict:
