@@ -49,7 +49,6 @@ import make_data  # noqa: E402
 UPSTREAM_VERSION = "1.0a7"
 UPSTREAM_DATASETTE = os.path.join(HERE, ".venv-upstream", "bin", "datasette")
 RESULTS_PATH = os.path.join(HERE, "results", "latest.json")
-PYCACHE = os.path.join(tempfile.gettempdir(), "datasette-bench-pycache")  # ours' bytecode
 HOST = "127.0.0.1"
 SERVE_FLAGS: tuple[str, ...] = (
     "--setting", "sql_time_limit_ms", "10000",
@@ -191,11 +190,12 @@ def sides(stack: str = "auto") -> tuple[Side, ...]:
     `stack.py`, on the `stack` HTTP stack.
     """
     # Bytecode for both: upstream's wheel was compiled by pip at install, while this
-    # checkout is an editable install; without a cache (PYTHONDONTWRITEBYTECODE, as in
-    # CI sandboxes) ours would compile its ~230 modules from source at every start.
+    # checkout is an editable install; without it (PYTHONDONTWRITEBYTECODE, as in CI
+    # sandboxes) ours would compile its ~230 modules from source at every start.
+    # `compile_ours` writes it (datasette/__pycache__, ignored by git) before any timing.
     ours_env = {
         **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
-        "PYTHONPATH": REPO, "DATASETTE_LOAD_PLUGINS": "", "PYTHONPYCACHEPREFIX": PYCACHE,
+        "PYTHONPATH": REPO, "DATASETTE_LOAD_PLUGINS": "",
     }
     upstream_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     return (
