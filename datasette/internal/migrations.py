@@ -57,6 +57,7 @@ MIGRATIONS = (
     Migration(4, "column statistics", stats_schema.STATEMENTS),
     Migration(5, "public resources", public_schema.STATEMENTS),
     Migration(6, "result cache", cache_schema.STATEMENTS),
+    Migration(7, "column statistics: incremental updates", stats_schema.INCREMENTAL_STATEMENTS),
 )
 
 CURRENT_SCHEMA_VERSION = MIGRATIONS[-1].version

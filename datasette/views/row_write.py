@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from ..exceptions import NotFound, RowNotFound, WriteApiError
 from ..internal.activity.events import row_detail
+from ..internal.stats.changes import track, write_tracked
 from ..utils.asgi import Response
 from ..write_schema import key_where, quote_identifier, select_by_key_sql, sql_value, update_sql
 from .write_api import WriteView, ensure_mutable, ok, parse_json, require_permission
@@ -72,7 +73,15 @@ class RowUpdateView(WriteView):
             )
             return rows[0] if rows else None
 
-        row = await write_in_transaction(resolved.db, write)
+        # Column statistics carry the row's old and new values over (an empty update
+        # writes nothing, so there is nothing to carry).
+        tracked = None
+        if update:
+            key = (pks, pk_values)
+            tracked = await track(datasette, resolved.db, table, key=key, new_key=new_key)
+        row = await write_tracked(
+            tracked, lambda fn: write_in_transaction(resolved.db, fn), write
+        )
         await datasette.audit(
             "update-row", actor=request.actor, database=resolved.db.name, resource=table,
             detail=row_detail(pk_values, columns=update),
@@ -95,7 +104,10 @@ class RowDeleteView(WriteView):
         def write(conn: Any) -> None:
             conn.execute(sql, pk_values)
 
-        await write_in_transaction(resolved.db, write)
+        tracked = await track(
+            datasette, resolved.db, resolved.table, key=(resolved.pks, pk_values)
+        )
+        await write_tracked(tracked, lambda fn: write_in_transaction(resolved.db, fn), write)
         await datasette.audit(
             "delete-row", actor=request.actor, database=resolved.db.name,
             resource=resolved.table, detail=row_detail(pk_values),

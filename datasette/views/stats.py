@@ -63,6 +63,9 @@ def json_value(value: Any) -> Any:
     return value
 
 
+_EXTREMES = ((1, "min"), (2, "max"), (4, "max_text_length"))
+
+
 def column_json(column: dict) -> dict:
     """One column's statistics in the shape stats.json documents."""
     return {
@@ -75,6 +78,11 @@ def column_json(column: dict) -> dict:
         "types": {name: column[field] for name, field in _TYPE_FIELDS},
         "avg_text_length": column["avg_text_length"],
         "max_text_length": column["max_text_length"],
+        # Sides a write may have made wrong (it removed the value they were): being
+        # recomputed, not to be taken as current.
+        "possibly_stale": [
+            name for bit, name in _EXTREMES if column.get("stale_extremes", 0) & bit
+        ],
         "values": (
             [{"value": json_value(v["value"]), "count": v["count"]} for v in column["values"]]
             if column["values"] is not None
@@ -104,6 +112,7 @@ class TableStatsView(View):
                 "stale": stats["stale"],
                 "row_count": stats["row_count"],
                 "indexed_at": stats["indexed_at"],
+                "updated_at": stats.get("updated_at"),
                 "error": stats["error"],
                 "columns": [column_json(c) for c in stats["columns"]],
             }

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 from ..exceptions import NotFound, WriteApiError
 from ..internal.activity.events import rows_detail
+from ..internal.stats.changes import track, write_tracked
 from ..utils import tilde_decode
 from ..utils.asgi import Response
 from ..write_schema import (
@@ -71,7 +72,12 @@ class _RowsWriteView(WriteView):
             if options.get("replace"):
                 conflict = "replace"
             write = _insert_rows(table, pks, rows, conflict, should_return)
-        returned = await write_in_transaction(db, write)
+        # Column statistics carry plain inserts over row by row; upserts and replaces
+        # overwrite rows they never read, so for those the table is re-indexed.
+        tracked = None
+        if not self.upsert and not options.get("replace"):
+            tracked = await track(datasette, db, table, rows=rows)
+        returned = await write_tracked(tracked, lambda fn: write_in_transaction(db, fn), write)
         await datasette.audit(
             "upsert-rows" if self.upsert else "insert-rows", actor=request.actor,
             database=db.name, resource=table,

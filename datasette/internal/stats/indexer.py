@@ -23,12 +23,12 @@ import functools
 import json
 import logging
 import os
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from . import compute, store
+from . import changes, compute, store
+from .enabled import database_enabled, stats_enabled
 
 if TYPE_CHECKING:
     from ...app import Datasette
@@ -40,33 +40,6 @@ CHECKPOINT_SECONDS = 1.0
 IDLE_POLL_SECONDS = 1.0
 MAX_BATCH_ROWS = 50_000
 FIRST_BATCH_ROWS = 500
-
-
-def _enabled(value: Any) -> bool:
-    """Settings may arrive as text from the command line: "off", "false", "0" turn it off."""
-    if isinstance(value, str):
-        return value.strip().lower() not in ("off", "false", "0", "no", "")
-    return bool(value)
-
-
-def stats_enabled(datasette: Datasette) -> bool:
-    """Whether the `column_stats` setting is on (default on)."""
-    try:
-        return _enabled(datasette.setting("column_stats"))
-    except KeyError:
-        return True
-
-
-def database_enabled(datasette: Datasette, db: Any) -> bool:
-    """Whether `db` is indexed: not the internal database, not anonymous memory, not
-    turned off with `"column_stats": false` in its metadata."""
-    if getattr(db, "is_internal", False) or (db.is_memory and not db.memory_name):
-        return False
-    try:
-        configured = datasette.metadata("column_stats", database=db.name, fallback=False)
-    except Exception:  # pragma: no cover - a metadata plugin failing is not our concern
-        configured = None
-    return configured is None or _enabled(configured)
 
 
 def batch_budget_ms(datasette: Datasette) -> float:
@@ -110,14 +83,13 @@ class ColumnStatsIndexer:
         self._connections: Dict[str, Any] = {}
         self._data_versions: Dict[str, int] = {}
         self._schema_versions: Dict[str, int] = {}
-        # A second connection per database, read on the request path (see is_current).
-        self._probes: Dict[str, Any] = {}
-        self._probe_versions: Dict[str, Optional[int]] = {}
-        self._probe_lock = threading.Lock()
+        # Write tracking, and the probe connections read on the request path (is_current).
+        self.ledger = changes.get_ledger(datasette)
         self._immutable_done: set = set()
         self._run: Optional[_Run] = None
         self._batch_rows = FIRST_BATCH_ROWS
         self._last_poll = 0.0
+        self._discovered_at_start = False
         self.pause_ratio = 1.0  # sleep this many times the batch's duration after it
         self.fixed_batch_rows: Optional[int] = None  # tests: cut batches at this size
 
@@ -143,14 +115,11 @@ class ColumnStatsIndexer:
         for conn in self._connections.values():
             conn.close()
         self._connections.clear()
-        with self._probe_lock:
-            for conn in self._probes.values():
-                conn.close()
-            self._probes.clear()
-            self._probe_versions.clear()
+        self.ledger.close()
 
     def is_current(self, db: Any) -> bool:
-        """False when `db` has had a commit the indexer has not looked at yet.
+        """False when `db` has had a commit the indexer has not accounted for yet, or a
+        tracked write's changes are still to be applied.
 
         Between a write and the indexer's next look (about a second), statistics of the
         written tables may be out of date without being flagged stale yet; readers ask
@@ -158,30 +127,7 @@ class ColumnStatsIndexer:
         data_version` on a connection of its own. True when the indexer has not looked
         at `db` at all (nothing to compare with) and for immutable databases.
         """
-        if not db.is_mutable:
-            return True
-        with self._probe_lock:
-            seen = self._probe_versions.get(db.name)
-            if db.name not in self._probe_versions:
-                return True
-            return seen is not None and self._probe_version(db) == seen
-
-    def _note_probe_version(self, db: Any) -> None:
-        # Read before the indexer reads its own version: a commit in between then shows
-        # as a change here, never the other way round.
-        if db.is_mutable:
-            with self._probe_lock:
-                self._probe_versions[db.name] = self._probe_version(db)
-
-    def _probe_version(self, db: Any) -> Optional[int]:
-        try:
-            conn = self._probes.get(db.name)
-            if conn is None:
-                conn = self._probes[db.name] = db.connect()
-                conn.execute("PRAGMA busy_timeout = 0")
-            return conn.execute("PRAGMA data_version").fetchone()[0]
-        except Exception:  # busy or gone: cannot tell, so "changed"
-            return None
+        return self.ledger.is_current(db)
 
     async def _in_thread(self, fn: Any, *args: Any) -> Any:
         if self._executor is None:
@@ -198,7 +144,7 @@ class ColumnStatsIndexer:
             try:
                 if not discovered:
                     await self.discover(at_start=True)
-                    discovered = True
+                    discovered = self._discovered_at_start = True
                 worked = await self.step()
                 if time.monotonic() - self._last_poll >= IDLE_POLL_SECONDS:
                     await self.poll_changes()
@@ -211,8 +157,14 @@ class ColumnStatsIndexer:
                 await asyncio.sleep(IDLE_POLL_SECONDS)
 
     async def run_until_idle(self) -> None:
-        """Discover tables and index everything queued, then return (for tests and tools)."""
-        await self.discover(at_start=True)
+        """Discover tables and index everything queued, then return (for tests and tools).
+
+        The first call discovers as a server start does (tables whose file changed while
+        no server watched are indexed again); later calls look for changes as it runs.
+        """
+        if not self._discovered_at_start:
+            await self.discover(at_start=True)
+            self._discovered_at_start = True
         while True:
             await self.poll_changes()
             if not await self.step(pause=False):
@@ -238,15 +190,19 @@ class ColumnStatsIndexer:
         for db in self._databases():
             names.append(db.name)
             conn = self._connection(db)
-            self._note_probe_version(db)
-            tables, versions = await self._in_thread(_read_tables, conn)
-            self._schema_versions[db.name] = versions[0]
-            self._data_versions[db.name] = versions[1]
-            await internal.execute_write_fn(
-                lambda c, n=db.name, t=tables: store.sync_tables(c, n, t)
-            )
-            if at_start and db.is_mutable:
-                await self._requeue_if_file_changed(db)
+            noted = self.ledger.note(db) if db.is_mutable else None
+            try:
+                tables, versions = await self._in_thread(_read_tables, conn)
+                self._schema_versions[db.name] = versions[0]
+                self._data_versions[db.name] = versions[1]
+                await internal.execute_write_fn(
+                    lambda c, n=db.name, t=tables: store.sync_tables(c, n, t)
+                )
+                if at_start and db.is_mutable:
+                    await self._requeue_if_file_changed(db)
+            finally:
+                if db.is_mutable:
+                    self.ledger.settle(db, noted)
         known = {row["database"] for row in await internal.execute_fn(store.tables_state)}
         for gone in known - set(names):
             await internal.execute_write_fn(lambda c, g=gone: store.forget_database(c, g))
@@ -260,24 +216,39 @@ class ColumnStatsIndexer:
             await internal.execute_write_fn(lambda c: store.mark_changed(c, db.name, changed))
 
     async def poll_changes(self) -> None:
-        """Flag the tables of databases changed since the last look; pick up new tables."""
+        """Flag the tables of databases changed since the last look; pick up new tables.
+
+        A commit made by a tracked write (`changes.py`) is not a change to re-index for:
+        its rows are applied as they are, and only untracked commits queue the database.
+        """
         self._last_poll = time.monotonic()
-        internal = self.ds.get_internal_database()
         for db in self._databases():
-            if not db.is_mutable:
-                continue
-            conn = self._connection(db)
-            self._note_probe_version(db)
+            if db.is_mutable:
+                await self._poll(db)
+        await self.ledger.apply_now()
+
+    async def _poll(self, db: Any) -> None:
+        internal = self.ds.get_internal_database()
+        conn = self._connection(db)
+        # Noted before the indexer reads its own version: a commit in between then shows
+        # as a change to `is_current`, never the other way round.
+        noted = self.ledger.note(db)
+        try:
             schema_version, data_version = await self._in_thread(_versions, conn)
             name = db.name
             if schema_version != self._schema_versions.get(name):
                 await self.discover()
+                changed = True
             elif data_version != self._data_versions.get(name):
                 self._data_versions[name] = data_version
+                changed = not await self.ledger.verify(db, lambda: source_signature(db))
             else:
-                continue
-            await internal.execute_write_fn(lambda c, n=name: store.mark_changed(c, n))
-            self._drop_run_of(name)
+                changed = False
+            if changed:
+                await internal.execute_write_fn(lambda c: store.mark_changed(c, name))
+                self._drop_run_of(name)
+        finally:
+            self.ledger.settle(db, noted)
 
     def _drop_run_of(self, database: str) -> None:
         # The run's rows so far may predate the change: it starts over (mark_changed
@@ -290,7 +261,9 @@ class ColumnStatsIndexer:
     # -- doing work -------------------------------------------------------------------------------
 
     async def step(self, pause: bool = True) -> bool:
-        """Index one batch; False when there was nothing to do."""
+        """Index one batch (or recheck doubtful extremes); False when there was nothing to do."""
+        if await self._recheck_extremes():
+            return True
         if self._run is None:
             self._run = await self._begin_next()
             if self._run is None:
@@ -320,6 +293,8 @@ class ColumnStatsIndexer:
             return True
         run.position, run.rows_done = position, run.rows_done + rows
         if finished:
+            # Writes tracked from here on were not read by this run (changes.py).
+            self.ledger.run_ends[(run.database, run.table)] = self.ledger.tick()
             await self._finish(run)
         elif time.monotonic() - run.last_checkpoint >= CHECKPOINT_SECONDS:
             await self._checkpoint(run, rows)
@@ -402,22 +377,65 @@ class ColumnStatsIndexer:
     async def _checkpoint(self, run: _Run, rows: int) -> None:
         internal = self.ds.get_internal_database()
         position, partial = run.position, json.loads(json.dumps(run.state))
-        await internal.execute_write_fn(
+        wanted = await internal.execute_write_fn(
             lambda c: store.checkpoint(c, run.table_id, position, partial)
         )
+        if not wanted:  # a tracked write queued the table again while it was read
+            self._drop_run_of(run.database)
+            return
         run.last_checkpoint = time.monotonic()
         await _report(run)
 
     async def _finish(self, run: _Run) -> None:
         internal = self.ds.get_internal_database()
         row_count, columns = compute.finish(run.shape, run.state)
-        await internal.execute_write_fn(
+        saved = await internal.execute_write_fn(
             lambda c: store.save_result(c, run.table_id, row_count, columns)
         )
+        if not saved:  # queued again while it was read: the next run starts over
+            self._drop_run_of(run.database)
+            return
         self._run = None
         await _report(run)
         if run.job is not None:
             await _quietly(run.job.finish())
+
+    async def _recheck_extremes(self) -> bool:
+        """Recompute one table's doubtful min, max and longest text; False if none."""
+        ledger = self.ledger
+        if not ledger.recheck_wanted:
+            return False
+        ledger.recheck_wanted = False  # before reading: a flag set meanwhile sets it again
+        internal = self.ds.get_internal_database()
+        names = [db.name for db in self._databases()]
+        flagged = await internal.execute_fn(lambda c: store.flagged_extremes(c, names))
+        if not flagged:
+            return False
+        ledger.recheck_wanted = True
+        first = flagged[0]
+        columns = [f for f in flagged if f["table_id"] == first["table_id"]]
+        key = (first["database"], first["table"])
+        applied = ledger.applied.get(key, 0)
+        conn = self._connection(self.ds.databases[first["database"]])
+        try:
+            found = await self._in_thread(
+                _extremes, conn, first["table"], [c["column"] for c in columns]
+            )
+        except Exception:
+            logger.exception("Column statistics: could not recheck %s", first["table"])
+            await internal.execute_write_fn(
+                lambda c: store.mark_changed(c, key[0], [key[1]])
+            )
+            return True
+
+        def save(c: Any) -> None:
+            # A write applied since the query started may be missing from it: ask again.
+            if ledger.applied.get(key, 0) == applied:
+                for column, extremes in zip(columns, found):
+                    store.save_extremes(c, column["column_id"], column["flags"], extremes)
+
+        await internal.execute_write_fn(save)
+        return True
 
     async def _fail(self, run: _Run, message: str) -> None:
         internal = self.ds.get_internal_database()
@@ -458,6 +476,24 @@ def _versions(conn: Any) -> tuple:
         conn.execute("PRAGMA schema_version").fetchone()[0],
         conn.execute("PRAGMA data_version").fetchone()[0],
     )
+
+
+def _extremes(conn: Any, table: str, columns: List[str]) -> List[tuple]:
+    """`(min, max, max_text_length)` of each column, as the indexer stores them: one
+    statement, so one consistent read."""
+    selects = []
+    for name in columns:
+        quoted = compute.quote(name)
+        selects += [
+            f"min({quoted} collate binary)",
+            f"max({quoted} collate binary)",
+            f"max(case when typeof({quoted}) = 'text' then length({quoted}) end)",
+        ]
+    row = conn.execute(f"select {', '.join(selects)} from {compute.quote(table)}").fetchone()
+    return [
+        (compute.stored_value(row[i]), compute.stored_value(row[i + 1]), row[i + 2])
+        for i in range(0, len(row), 3)
+    ]
 
 
 def _row_count(conn: Any, table: str) -> int:

@@ -64,3 +64,12 @@ STATEMENTS: tuple = (
     "CREATE INDEX stats_value_counts_by_count ON stats_value_counts (column_id, count DESC)",
     "CREATE INDEX stats_columns_by_table ON stats_columns (table_id, position)",
 )
+
+# Migration step 7: incremental updates from writes whose changed rows are known.
+# `stale_extremes` flags a column whose min, max or longest text may no longer be
+# right (a write removed the value it was): bit 1 min, 2 max, 4 max_text_length; the
+# indexer recomputes them. `updated_at` is when a write's changes were last applied.
+INCREMENTAL_STATEMENTS: tuple = (
+    "ALTER TABLE stats_columns ADD COLUMN stale_extremes INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE stats_tables ADD COLUMN updated_at TEXT",
+)

@@ -122,14 +122,17 @@ def note_resumed(conn: Any, table_id: int, position: Optional[str]) -> None:
         )
 
 
-def checkpoint(conn: Any, table_id: int, position: Any, partial: dict) -> None:
-    """Save a run's position and running state together, in one transaction."""
+def checkpoint(conn: Any, table_id: int, position: Any, partial: dict) -> bool:
+    """Save a run's position and running state together, in one transaction.
+
+    False when the run is no longer wanted (its table changed and was queued again).
+    """
     with conn:
-        conn.execute(
+        return conn.execute(
             "update stats_tables set position = ?, partial = ? "
             "where table_id = ? and state = 'indexing'",
             (json.dumps(position), json.dumps(partial), table_id),
-        )
+        ).rowcount == 1
 
 
 def record_error(conn: Any, table_id: int, message: str) -> None:
@@ -173,9 +176,18 @@ def source_signatures(conn: Any, database: str) -> Dict[str, Optional[str]]:
     }
 
 
-def save_result(conn: Any, table_id: int, row_count: int, columns: List[dict]) -> None:
-    """Replace a table's statistics with a finished run's, and mark it done."""
+def save_result(conn: Any, table_id: int, row_count: int, columns: List[dict]) -> bool:
+    """Replace a table's statistics with a finished run's, and mark it done.
+
+    False (nothing saved) when the table changed while the run read it: `mark_changed`
+    queued it again, and the run's rows may predate the change.
+    """
     with conn:
+        state = conn.execute(
+            "select state from stats_tables where table_id = ?", (table_id,)
+        ).fetchone()
+        if state is None or state[0] != "indexing":
+            return False
         _delete_columns(conn, table_id)
         for position, column in enumerate(columns):
             column_id = conn.execute(
@@ -199,6 +211,7 @@ def save_result(conn: Any, table_id: int, row_count: int, columns: List[dict]) -
             "delete from stats_value_ids where value_id not in "
             "(select value_id from stats_value_counts)"
         )
+    return True
 
 
 def _field(column: dict, name: str) -> Any:
@@ -235,20 +248,22 @@ def _delete_columns(conn: Any, table_id: int) -> None:
 def read_table(conn: Any, database: str, table: str) -> Optional[dict]:
     """The state and statistics of one table, or None if it is not known."""
     row = conn.execute(
-        "select table_id, state, stale, row_count, indexed_at, error from stats_tables "
-        "where database_name = ? and table_name = ?",
+        "select table_id, state, stale, row_count, indexed_at, error, updated_at "
+        "from stats_tables where database_name = ? and table_name = ?",
         (database, table),
     ).fetchone()
     if row is None:
         return None
-    table_id, state, stale, row_count, indexed_at, error = row
+    table_id, state, stale, row_count, indexed_at, error, updated_at = row
     columns = []
     for column in conn.execute(
-        "select column_id, column_name, " + ", ".join(STAT_FIELDS) + ", values_kept "
-        "from stats_columns where table_id = ? order by position",
+        "select column_id, column_name, " + ", ".join(STAT_FIELDS) + ", values_kept, "
+        "stale_extremes from stats_columns where table_id = ? order by position",
         (table_id,),
     ).fetchall():
-        entry = dict(zip(("column_id", "name") + STAT_FIELDS + ("values_kept",), column))
+        entry = dict(
+            zip(("column_id", "name") + STAT_FIELDS + ("values_kept", "stale_extremes"), column)
+        )
         entry["distinct_exact"] = bool(entry["distinct_exact"])
         entry["binary_collation"] = bool(entry["binary_collation"])
         entry["values_kept"] = bool(entry["values_kept"])
@@ -259,6 +274,7 @@ def read_table(conn: Any, database: str, table: str) -> Optional[dict]:
         "stale": bool(stale),
         "row_count": row_count,
         "indexed_at": indexed_at,
+        "updated_at": updated_at,
         "error": error,
         "columns": columns,
     }
@@ -284,3 +300,50 @@ def tables_state(conn: Any) -> List[dict]:
             "from stats_tables order by database_name, table_name"
         )
     ]
+
+
+# -- stale extremes ---------------------------------------------------------------------------
+
+
+def flagged_extremes(conn: Any, databases: List[str]) -> List[dict]:
+    """Columns of finished tables whose min, max or longest text a write made doubtful."""
+    if not databases:
+        return []
+    marks = ", ".join("?" for _ in databases)
+    keys = ("column_id", "column", "flags", "table_id", "database", "table")
+    return [
+        dict(zip(keys, row))
+        for row in conn.execute(
+            "select c.column_id, c.column_name, c.stale_extremes, t.table_id, "
+            "t.database_name, t.table_name from stats_columns c "
+            "join stats_tables t on t.table_id = c.table_id "
+            f"where c.stale_extremes != 0 and t.state = 'done' and t.database_name in ({marks}) "
+            "order by t.table_id, c.position",
+            databases,
+        )
+    ]
+
+
+def save_extremes(conn: Any, column_id: int, flags: int, extremes: tuple) -> None:
+    """Store recomputed `(min, max, max_text_length)` for the sides in `flags`; clear them."""
+    low, high, longest = extremes
+    with conn:
+        conn.execute(
+            "update stats_columns set "
+            "min_value = case when :flags & 1 then :low else min_value end, "
+            "max_value = case when :flags & 2 then :high else max_value end, "
+            "max_text_length = case when :flags & 4 then :longest else max_text_length end, "
+            "stale_extremes = stale_extremes & ~:flags where column_id = :id",
+            {"flags": flags, "low": low, "high": high, "longest": longest, "id": column_id},
+        )
+
+
+def sign(conn: Any, database: str, signature: Optional[str]) -> None:
+    """Record the finished, current tables of `database` as made from the file as it is
+    (`signature`): tracked writes kept them current, so a restart need not index them."""
+    with conn:
+        conn.execute(
+            "update stats_tables set source_signature = ? "
+            "where database_name = ? and state = 'done' and stale = 0",
+            (signature, database),
+        )

@@ -1,0 +1,539 @@
+"""Statistics kept current by the write API's own writes, in the order they commit.
+
+A write through the JSON write API (insert, update, delete of rows whose key it knows)
+is *tracked*: on the database's write thread, inside its transaction, `TrackedWrite`
+reads the rows it is about to remove and the rows it added (text as stored bytes), and
+checks that nothing else changed (see "Accounting" below). It then appends an `Event`
+to its database's queue, in write-thread order, which is commit order. The request,
+once its write is acknowledged, marks the event committed (or, if the write failed or
+the request was cancelled after the work was done, "unknown") and asks the internal
+database's write thread to `apply_ready`: that pops the queue's settled events from the
+front, in order, and applies each to the stored statistics (`deltas.py`) in its own
+transaction. The response does not wait for that; an event the request could not settle
+waits at the front, so nothing is applied out of order, and nothing is dropped: an
+event whose outcome is unknown, or whose deltas do not add up, re-indexes its table.
+
+Accounting: the indexer notices every commit through `PRAGMA data_version` and cannot
+tell one writer from another. Each database keeps a *baseline*: the write connection's
+own `data_version` (which moves only for commits by other connections, such as other
+processes) and `total_changes` (every row any statement on it changed). A tracked write
+that finds the baseline where the last one left it, and that changed exactly the rows it
+read, moves the baseline on. When the indexer sees a commit it asks the write thread
+whether the write connection is still at the baseline: if so, every commit since was a
+tracked one whose event is queued ahead; if not (another process, `execute_write*`, a
+writable canned query, a trigger touching other rows), the whole database is queued for
+re-indexing as before. A baseline is first taken by a tracked write when the indexer
+has settled every commit up to that moment (`settled` is the `data_version` of a probe
+connection the indexer last accounted for).
+
+Races with the indexer: every event and every run's end of reading gets a tick from one
+counter. An event is applied to a finished table only if that table's run stopped
+reading before the event's write ran (older tick); a table being indexed, or indexed
+since, is queued again instead (its run may or may not have seen the write). A run whose
+table was queued again while it read saves nothing (`store.save_result`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+
+from ...write_schema import sql_value
+from . import compute, deltas, store
+from .enabled import database_enabled, stats_enabled
+
+if TYPE_CHECKING:
+    from ...app import Datasette
+    from ...database import Database
+
+logger = logging.getLogger("datasette.stats")
+
+# More rows than this in one write: re-index the table rather than carry them over.
+MAX_TRACKED_ROWS = 1000
+
+
+@dataclass
+class Event:
+    """One settled-or-not change to a database's statistics."""
+
+    tick: int
+    table: Optional[str]  # None: every table of the database changed
+    columns: List[str] = field(default_factory=list)
+    removed: List[tuple] = field(default_factory=list)
+    added: List[tuple] = field(default_factory=list)
+    # None until settled: "committed", "unknown", "changed" (every table) or "signed"
+    # (every finished table is current as of the file's `signature`)
+    outcome: Optional[str] = None
+    signature: Optional[str] = None
+
+
+class DatabaseSync:
+    """What the ledger knows about one database's writes (guarded by `lock`)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self.lock = threading.Lock()
+        self.probe: Any = None
+        self.settled: Optional[int] = None  # probe data_version the indexer accounted for
+        self.deciding = False  # the indexer is between noting a version and settling it
+        self.baseline: Optional[Tuple[int, int, int]] = None
+        self.taking = False  # a task taking the first baseline is queued
+        self.events: deque = deque()
+
+    def probe_version(self) -> Optional[int]:
+        """`PRAGMA data_version` of a connection that never writes (hold `lock`)."""
+        try:
+            if self.probe is None:
+                self.probe = self.db.connect()
+                self.probe.execute("PRAGMA busy_timeout = 0")
+            return self.probe.execute("PRAGMA data_version").fetchone()[0]
+        except Exception:  # busy or gone: cannot tell, so "changed"
+            return None
+
+
+def writer_state(conn: Any) -> Tuple[int, int, int]:
+    """Identity, `data_version` and `total_changes` of a write connection."""
+    return id(conn), conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
+
+
+class Ledger:
+    """Per `Datasette`: each database's queue and baseline, ticks, run ends."""
+
+    def __init__(self, datasette: Datasette):
+        self.ds = datasette
+        self._syncs: Dict[str, DatabaseSync] = {}
+        self._lock = threading.Lock()
+        self._ticks = itertools.count(1)
+        # (database, table) -> tick at which its last run stopped reading.
+        self.run_ends: Dict[Tuple[str, str], int] = {}
+        # (database, table) -> events applied to it (a recheck started before one is void).
+        self.applied: Dict[Tuple[str, str], int] = {}
+        self.recheck_wanted = True
+        self.events_applied = 0  # for tests and status: deltas carried over
+        self._kicks: set = set()
+
+    def tick(self) -> int:
+        """The next tick (thread-safe: `next` on a count holds the GIL)."""
+        return next(self._ticks)
+
+    def sync(self, db: Database) -> DatabaseSync:
+        """The `DatabaseSync` of `db` (created on first use)."""
+        with self._lock:
+            found = self._syncs.get(db.name)
+            if found is None or found.db is not db:
+                found = self._syncs[db.name] = DatabaseSync(db)
+            return found
+
+    def close(self) -> None:
+        """Close the probe connections."""
+        with self._lock:
+            syncs, self._syncs = list(self._syncs.values()), {}
+        for sync in syncs:
+            with sync.lock:
+                if sync.probe is not None:
+                    sync.probe.close()
+                    sync.probe = None
+
+    # -- the indexer's side ---------------------------------------------------------------
+
+    def note(self, db: Database) -> Optional[int]:
+        """The probe version now; tracked writes wait to take a baseline until `settle`."""
+        sync = self.sync(db)
+        with sync.lock:
+            sync.deciding = True
+            return sync.probe_version()
+
+    def settle(self, db: Database, version: Optional[int]) -> None:
+        """Every commit up to probe version `version` is accounted for (or queued)."""
+        sync = self.sync(db)
+        with sync.lock:
+            sync.settled = version
+            sync.deciding = False
+
+    def is_current(self, db: Database) -> bool:
+        """No queued event and no commit since the indexer last settled `db`."""
+        if not db.is_mutable:
+            return True
+        sync = self.sync(db)
+        with sync.lock:
+            if sync.events:
+                return False
+            if sync.settled is None:
+                return True  # the indexer has not looked at it: nothing to compare with
+            return sync.probe_version() == sync.settled
+
+    async def verify(self, db: Database, signature: Callable[[], str]) -> bool:
+        """True when every commit since the baseline was a tracked write (their events
+        are queued); otherwise the database is queued for re-indexing, in order.
+
+        When true, finished tables are recorded as current for the file's `signature()`
+        (read first: a commit after it shows in the writer state), so that a restart
+        does not index them again.
+        """
+        sync = self.sync(db)
+        if sync.baseline is None and not sync.events:
+            return False
+
+        def check(conn: Any) -> bool:
+            signed = signature()
+            state = writer_state(conn)
+            with sync.lock:
+                if sync.baseline == state:
+                    if not conn.in_transaction:
+                        event = Event(self.tick(), None, outcome="signed", signature=signed)
+                        sync.events.append(event)
+                    return True
+                sync.baseline = state
+                sync.events.append(Event(self.tick(), None, outcome="changed"))
+                return False
+
+        try:
+            clean = await db.execute_write_fn(check)
+        except Exception:
+            logger.exception("Column statistics: could not ask the write thread")
+            clean = False
+        await self.apply_now()
+        return clean
+
+    async def take_baseline(self, db: Database) -> None:
+        """Take `db`'s first baseline, if every commit so far has been settled by the
+        indexer: a task of its own on the write thread, so no other write's uncommitted
+        rows can be in it."""
+        sync = self.sync(db)
+        sync.taking = True
+
+        def take(conn: Any) -> None:
+            if conn.in_transaction:
+                return
+            state = writer_state(conn)
+            with sync.lock:
+                if (
+                    sync.baseline is None
+                    and not sync.deciding
+                    and sync.settled is not None
+                    and sync.probe_version() == sync.settled
+                ):
+                    sync.baseline = state
+
+        try:
+            await db.execute_write_fn(take)
+        except Exception:  # without a baseline the write is re-indexed for: still right
+            logger.exception("Column statistics: could not take a baseline")
+        finally:
+            sync.taking = False
+
+    # -- applying -------------------------------------------------------------------------
+
+    async def kick(self) -> None:
+        """Have the internal database's write thread apply what is ready (not waiting)."""
+        internal = self.ds.get_internal_database()
+        try:
+            await internal.execute_write_fn(self.apply_ready, block=False)
+        except Exception:  # applied by the next kick or the indexer's next look
+            logger.exception("Column statistics: could not queue deltas")
+
+    async def apply_now(self) -> None:
+        """Apply what is ready and wait for it."""
+        await self.ds.get_internal_database().execute_write_fn(self.apply_ready)
+
+    def apply_ready(self, conn: Any) -> int:
+        """On the internal write thread: apply settled events, in order, per database."""
+        with self._lock:
+            syncs = list(self._syncs.values())
+        done = 0
+        for sync in syncs:
+            while True:
+                with sync.lock:
+                    if not sync.events or sync.events[0].outcome is None:
+                        break
+                    event = sync.events[0]
+                self._apply(conn, sync.db.name, event)
+                with sync.lock:
+                    sync.events.popleft()
+                done += 1
+        return done
+
+    def _apply(self, conn: Any, database: str, event: Event) -> None:
+        try:
+            if event.outcome == "signed":
+                store.sign(conn, database, event.signature)
+            elif event.table is None:
+                store.mark_changed(conn, database)
+            elif event.outcome == "committed":
+                self._apply_delta(conn, database, event)
+            else:
+                store.mark_changed(conn, database, [event.table])
+        except Exception:
+            logger.exception("Column statistics: re-indexing %s after a failed update", database)
+            try:
+                store.mark_changed(conn, database, [event.table] if event.table else None)
+            except Exception:
+                logger.exception("Column statistics: could not queue %s", database)
+
+    def _apply_delta(self, conn: Any, database: str, event: Event) -> None:
+        row = conn.execute(
+            "select table_id, state, stale from stats_tables "
+            "where database_name = ? and table_name = ?",
+            (database, event.table),
+        ).fetchone()
+        if row is None or row[1] == "queued":
+            return  # not indexed yet: its run will read the rows as they are now
+        key = (database, event.table)
+        table_id, state, stale = row
+        if state != "done" or stale or self.run_ends.get(key, 0) > event.tick:
+            store.mark_changed(conn, database, [event.table])
+            return
+        try:
+            with conn:
+                minus, plus = _row_states(conn, event)
+                flagged = deltas.apply_change(conn, table_id, event.columns, minus, plus)
+        except (deltas.Mismatch, ValueError):
+            store.mark_changed(conn, database, [event.table])
+            return
+        self.applied[key] = self.applied.get(key, 0) + 1
+        self.events_applied += 1
+        if flagged:
+            self.recheck_wanted = True
+
+
+def _row_states(conn: Any, event: Event) -> tuple:
+    # Folded with text as stored bytes, as the indexer reads it; the stored statistics
+    # are then read with the connection's usual text.
+    previous = conn.text_factory
+    conn.text_factory = compute.RawText
+    try:
+        minus = deltas.rows_state(conn, event.columns, event.removed)
+        plus = deltas.rows_state(conn, event.columns, event.added)
+    finally:
+        conn.text_factory = previous
+    return minus, plus
+
+
+class TrackedWrite:
+    """One write API request's write, as seen by the statistics (see the module docstring).
+
+    For an update or delete, `key` is `(key columns, values)` of the row it touches and
+    `new_key` the key values after an update; for an insert, `rows` are the rows sent.
+    `wrap(fn)` gives the function to run in the request's transaction; `finish(committed)`
+    settles the event.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        db: Database,
+        table: str,
+        key: Optional[Tuple[List[str], list]] = None,
+        new_key: Optional[list] = None,
+        rows: Optional[list] = None,
+    ):
+        self.ledger = ledger
+        self.sync = ledger.sync(db)
+        self.table = table
+        self.key = key
+        self.new_key = new_key
+        self.rows = rows or []
+        self._event: Optional[Event] = None
+        self._abandoned = False
+
+    def wrap(self, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """`fn` plus reading the rows before and after, for the write thread."""
+
+        def run(conn: Any) -> Any:
+            start = writer_state(conn)
+            with self.sync.lock:
+                consistent = self.sync.baseline == start
+            if self.key is not None:
+                before = self._read(conn, *self.key)
+            else:
+                before = self._insert_start(conn)
+            try:
+                result = fn(conn)
+            except BaseException:
+                self._after(conn, start, consistent, None)  # rolled back: nothing to carry
+                raise
+            self._after(conn, start, consistent, before)
+            return result
+
+        return run
+
+    def _after(self, conn: Any, start: tuple, consistent: bool, before: Any) -> None:
+        end = writer_state(conn)
+        changed = end[2] - start[2]
+        ours = consistent and end[1] == start[1]
+        event = None
+        if ours and before is not None:
+            event = self._event_for(conn, before, changed)
+        sync = self.sync
+        with sync.lock:
+            sync.baseline = end if ours else None
+            if not ours or before is None:
+                return
+            if event is None:  # other rows changed too (a trigger, a cascade): all of them
+                sync.events.append(Event(self.ledger.tick(), None, outcome="changed"))
+                return
+            event.tick = self.ledger.tick()
+            if self._abandoned:
+                event.outcome = "unknown"
+            self._event = event
+            sync.events.append(event)
+
+    def _event_for(self, conn: Any, before: Any, changed: int) -> Optional[Event]:
+        """The event for a write that changed `changed` rows, or None if they are not
+        exactly the rows read."""
+        if self.key is None:
+            found = self._read_inserted(conn, before)
+            if found is None:
+                return None
+            columns, added = found
+            removed: list = []
+            ok = len(added) == changed
+        else:
+            columns, removed = before
+            added = []
+            if self.new_key is not None:
+                columns_after, added = self._read(conn, self.key[0], self.new_key)
+                ok = len(added) == len(removed) and (not added or columns_after == columns)
+            else:
+                ok = True
+            ok = ok and changed == len(removed)
+        if not ok or len(added) + len(removed) > MAX_TRACKED_ROWS:
+            return None
+        return Event(0, self.table, columns, removed, added)
+
+    # -- reading rows -----------------------------------------------------------------------
+
+    def _insert_start(self, conn: Any) -> Any:
+        """What finds the inserted rows again: the largest rowid before the insert (new
+        rowids are above it unless given), or the key columns of a WITHOUT ROWID table."""
+        shape = compute.table_shape(conn, self.table)
+        if not shape.rowid:
+            return shape, None
+        alias = shape.key[0]
+        largest = conn.execute(f"select max({alias}) from {compute.quote(self.table)}")
+        return shape, largest.fetchone()[0]
+
+    def _read_inserted(self, conn: Any, start: Any) -> Optional[tuple]:
+        shape, largest = start
+        if not self.rows:
+            return [], []
+        if not shape.rowid:
+            keys = [name for name in shape.columns if compute.quote(name) in shape.key]
+            columns: list = []
+            rows: list = []
+            for row in self.rows:
+                if not all(k in row for k in keys):
+                    return None  # a key from a default: cannot find the row again
+                columns, found = self._read(conn, keys, [row[k] for k in keys])
+                rows.extend(found)
+            return columns, rows
+        alias = shape.key[0]
+        names = _rowid_names(conn, self.table)
+        given = [
+            value
+            for row in self.rows
+            for name, value in row.items()
+            if value is not None and name.lower() in names
+        ]
+        clauses, params = [], []
+        if largest is not None:
+            clauses.append(f"{alias} > ?")
+            params.append(largest)
+        if given:
+            clauses.append(f"{alias} in ({', '.join('?' for _ in given)})")
+            params.extend(sql_value(v) for v in given)
+        where = " or ".join(clauses) if largest is not None else "1"
+        return self._select(conn, where, params)
+
+    def _read(self, conn: Any, key_columns: List[str], values: list) -> tuple:
+        where = " and ".join(f"{compute.quote(c)} = ?" for c in key_columns)
+        return self._select(conn, where, [sql_value(v) for v in values])
+
+    def _select(self, conn: Any, where: str, params: list) -> tuple:
+        previous = conn.text_factory
+        conn.text_factory = compute.RawText  # text that is not UTF-8 must not fail the write
+        try:
+            sql = f"select * from {compute.quote(self.table)} where {where}"
+            cursor = conn.execute(sql, params)
+            rows = [tuple(row) for row in cursor.fetchall()]
+            return [d[0] for d in cursor.description], rows
+        finally:
+            conn.text_factory = previous
+
+    async def finish(self, committed: bool) -> None:
+        """Settle the event: the request saw its write acknowledged (or not)."""
+        sync = self.sync
+        with sync.lock:
+            if self._event is None:
+                self._abandoned = True  # should the write still run, it settles itself
+                return
+            self._event.outcome = "committed" if committed else "unknown"
+        await self.ledger.kick()
+
+
+def get_ledger(datasette: Datasette) -> Ledger:
+    """The instance's ledger, created on first use."""
+    ledger = getattr(datasette, "_column_stats_ledger", None)
+    if ledger is None:
+        ledger = datasette._column_stats_ledger = Ledger(datasette)
+    return ledger
+
+
+def _rowid_names(conn: Any, table: str) -> set:
+    """Lower-cased names a row may give its rowid under: the aliases the table leaves
+    free and its INTEGER PRIMARY KEY column."""
+    info = conn.execute(f"PRAGMA table_info({compute.quote(table)})").fetchall()
+    names = {"rowid", "_rowid_", "oid"} - {str(row[1]).lower() for row in info}
+    pks = [row for row in info if row[5]]
+    if len(pks) == 1 and str(pks[0][2]).upper() == "INTEGER":
+        names.add(str(pks[0][1]).lower())
+    return names
+
+
+async def track(
+    datasette: Datasette,
+    db: Database,
+    table: str,
+    key: Optional[Tuple[List[str], list]] = None,
+    new_key: Optional[list] = None,
+    rows: Optional[list] = None,
+) -> Optional[TrackedWrite]:
+    """A `TrackedWrite` for a write API request, or None when `db` has no statistics."""
+    if not db.is_mutable or not stats_enabled(datasette) or not database_enabled(datasette, db):
+        return None
+    ledger = get_ledger(datasette)
+    sync = ledger.sync(db)
+    if sync.settled is None:
+        return None  # the indexer has not looked at it: no statistics to keep current
+    if sync.baseline is None and not sync.taking:
+        # A take already queued runs before this write, which is queued after it.
+        await ledger.take_baseline(db)
+    return TrackedWrite(ledger, db, table, key, new_key, rows)
+
+
+async def write_tracked(
+    tracked: Optional[TrackedWrite], write: Callable[[Callable], Any], fn: Callable
+) -> Any:
+    """`await write(fn)` with `fn` tracked; settles the event however the write ends
+    (a cancelled request included)."""
+    if tracked is None:
+        return await write(fn)
+    try:
+        result = await write(tracked.wrap(fn))
+    except BaseException:
+        await _settle(tracked, False)
+        raise
+    await _settle(tracked, True)
+    return result
+
+
+async def _settle(tracked: TrackedWrite, committed: bool) -> None:
+    try:
+        await tracked.finish(committed)
+    except Exception:  # the event is settled; the next kick or look applies it
+        logger.exception("Column statistics: could not queue a write's deltas")
