@@ -25,6 +25,7 @@ import math
 import os
 import platform
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -77,6 +78,10 @@ SIDES: tuple[str, ...] = ("ours", "upstream")
 # New paths made per second of a wrk run for `Scenario.fresh` scenarios: above any rate a
 # filtered count over 1M rows reaches here, so no measured request repeats an earlier one.
 FRESH_PATHS_PER_SECOND = 3000
+# Measured on ours once big.db's column statistics are indexed (after up to STATS_TIMEOUT_S
+# more seconds); the wait is reported beside the result.
+STEADY_STATE_SCENARIOS = frozenset({"html_search"})
+STATS_TIMEOUT_S = 900.0
 
 
 @dataclass(frozen=True)
@@ -136,8 +141,12 @@ class ServerStartError(RuntimeError):
     """A server exited or did not answer /-/versions.json in time."""
 
 
-def scenarios(rows: int) -> tuple[Scenario, ...]:
-    """The throughput scenarios, with row ids and the deep token scaled to the row count."""
+def scenarios(rows: int, data_dir: str | None = None) -> tuple[Scenario, ...]:
+    """The throughput scenarios, with row ids and the deep token scaled to the row count.
+
+    `data_dir` holds big.db, read for the sorted deep token; without it (listing the
+    scenario names) that path is a placeholder.
+    """
     row_ids = [1 + (n % rows) for n in (123456, 234567, 345678, 456789, 567890, 678901)]
     deep = max(1, rows * 9 // 10)
     sql = "select id, title, price from items where category_id = :c order by id limit 50"
@@ -158,8 +167,28 @@ def scenarios(rows: int) -> tuple[Scenario, ...]:
         # The HTML page of the same search: suggested facets, chrome, templates.
         Scenario("html_search", (f"/big/items?_search={make_data.SEARCH_WORD}",), 3.0),
         Scenario("deep_next", (f"/big/items.json?_next={deep}",), 3.0),
+        # The same depth in category_id order (indexed): the keyset must seek the index.
+        Scenario("sorted_deep", (sorted_deep_path(data_dir, deep),), 1.5),
         Scenario("varied_filters", varied_paths(), 1.5, fresh=varied_paths),
     )
+
+
+def sorted_deep_path(data_dir: str | None, offset: int) -> str:
+    """`_sort=category_id` with the `_next` token of the row `offset` rows in, in that
+    order: the categories are random, so the token is read from big.db itself."""
+    prefix = "/big/items.json?_sort=category_id&_next="
+    path = os.path.join(data_dir, "big.db") if data_dir else ""
+    if not os.path.exists(path):
+        return prefix + "0,0"
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "select category_id, id from items order by category_id, id limit 1 offset ?",
+            (offset,),
+        ).fetchone()
+    finally:
+        conn.close()
+    return prefix + (f"{row[0]},{row[1]}" if row else "0,0")
 
 
 def varied_paths(count: int = 240, start: int = 0) -> tuple[str, ...]:
@@ -457,6 +486,9 @@ def summarize(
             up_rows = upstream.values("rows_in_first_response")
             if ours_rows and up_rows and ours_rows[0] != up_rows[0]:
                 notes.append(f"rows differ: ours {ours_rows[0]}, upstream {up_rows[0]}")
+            waits = ours.values("column_stats_wait_s")
+            if waits:
+                notes.append(f"ours waited {statistics.median(waits):.1f} s for column stats")
         goal = goals[name]
         table.append(
             [name, ours_text, up_text, fmt_ratio(ratio), f">={goal:g}x {verdict(ratio, goal)}",
@@ -524,6 +556,26 @@ def ensure_upstream() -> None:
     subprocess.run(["bash", os.path.join(HERE, "setup_upstream.sh")], check=True, timeout=600)
 
 
+def wait_for_column_stats(base_url: str, timeout: float = STATS_TIMEOUT_S) -> float | None:
+    """Wait until every table of `big` has its column statistics (ours' suggested facets
+    read them): seconds waited, or None if the server has none (upstream) or they did
+    not finish within `timeout`. `stats.json` is public, unlike `/-/jobs.json`."""
+    started = time.perf_counter()
+    with httpx.Client(base_url=base_url, timeout=30.0, trust_env=False) as client:
+        tables = [t["name"] for t in client.get("/big.json").json()["tables"]]
+        pending = [t for t in tables if not t.startswith("sqlite_")]  # SQLite's own: skipped
+        while pending and time.perf_counter() - started < timeout:
+            response = client.get(f"/big/{quote(pending[0], safe='')}/-/stats.json")
+            if response.status_code == 404:
+                return None
+            body = response.json()
+            if body.get("state") in ("done", "error", "off") and not body.get("stale"):
+                pending.pop(0)
+            else:
+                time.sleep(0.5)
+    return time.perf_counter() - started if not pending else None
+
+
 def measure_all(
     side: Side,
     big: str,
@@ -536,12 +588,23 @@ def measure_all(
     """Start `side` on big.db and load every scenario, appending to `results`."""
     with running_server(side, [big], log_path, settings.startup_timeout) as (base_url, _):
         for scenario in all_scenarios:
+            waited = None
+            if scenario.name in STEADY_STATE_SCENARIOS and side.name == "ours":
+                # Steady state: what serves its suggested facets is indexed by then.
+                waited = wait_for_column_stats(base_url)
+                print(f"[round {round_number}] {side.name:8} column statistics ready after "
+                      f"{'-' if waited is None else f'{waited:.1f}'} s more", flush=True)
             record = measure_scenario(base_url, scenario, settings)
+            if waited is not None:
+                record["column_stats_wait_s"] = waited
             results[scenario.name][side.name].runs.append(record)
             if "unsupported_status" in record:
                 text = f"unsupported (status {record['unsupported_status']})"
             else:
-                fields = {k: v for k, v in record.items() if k != "rows_in_first_response"}
+                fields = {
+                    k: v for k, v in record.items()
+                    if k not in ("rows_in_first_response", "column_stats_wait_s")
+                }
                 text = loadgen.LoadResult(**fields).summary()
             print(f"[round {round_number}] {side.name:8} {scenario.name:24} {text}", flush=True)
 
@@ -631,7 +694,9 @@ def measure_writes(
 
 def run(settings: Settings) -> dict:
     """Alternate the servers for every round; return the summary."""
-    all_scenarios = [s for s in scenarios(settings.rows) if s.name in settings.only]
+    all_scenarios = [
+        s for s in scenarios(settings.rows, settings.data_dir) if s.name in settings.only
+    ]
     goals = {s.name: s.goal for s in all_scenarios}
     startups = [name for name in STARTUP_GOALS if name in settings.only]
     goals.update({name: STARTUP_GOALS[name] for name in startups})
