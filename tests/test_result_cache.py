@@ -133,7 +133,11 @@ def test_write_through_the_api_on_a_real_server(make_ds, data_path, serve_ds):
 
 
 @pytest.mark.asyncio
-async def test_write_by_another_connection_is_seen(make_ds, data_path):
+@pytest.mark.parametrize("journal_mode", ["delete", "wal"])
+async def test_write_by_another_connection_is_seen(make_ds, data_path, journal_mode):
+    conn = sqlite3.connect(str(data_path))
+    assert conn.execute(f"pragma journal_mode = {journal_mode}").fetchone()[0] == journal_mode
+    conn.close()
     ds = make_ds([str(data_path)])
     before, _ = await get_traced(ds, PAGE)
     other = sqlite3.connect(str(data_path))
@@ -143,6 +147,8 @@ async def test_write_by_another_connection_is_seen(make_ds, data_path):
     after, sql = await get_traced(ds, PAGE)
     assert sql
     assert (before["count"], after["count"]) == (10, 20)
+    again, sql = await get_traced(ds, PAGE)
+    assert sql == [] and again["count"] == 20  # cached again until the next change
 
 
 @pytest.mark.asyncio
