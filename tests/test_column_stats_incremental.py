@@ -322,3 +322,24 @@ async def test_a_restart_after_tracked_writes_does_not_reindex(make_ds, tmp_path
     await get_indexer(again).run_until_idle()
     assert await indexed_at(again, "items") == first
     await check_all(again, path, allow_flags=False)
+
+
+@pytest.mark.asyncio
+async def test_a_trigger_touching_other_rows_reindexes_the_database(make_ds, tmp_path):
+    path = make_db(tmp_path / "data.db")
+    conn = sqlite3.connect(str(path))
+    conn.execute(
+        "create trigger count_items after insert on items begin "
+        "insert into other (x) values (new.id); end"
+    )
+    conn.commit()
+    conn.close()
+    ds, indexer, headers = await start(make_ds, path)
+    first_other = await indexed_at(ds, "other")
+    await post(ds, "/data/items/-/insert", {"row": {"name": "with trigger"}}, headers)
+    await indexer.poll_changes()
+    other = await table_statistics(ds, "data", "other")
+    assert other["stale"] is True
+    await indexer.run_until_idle()
+    assert await indexed_at(ds, "other") != first_other
+    await check_all(ds, path, allow_flags=False)

@@ -43,6 +43,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
+from ...utils.sqlite import sqlite3
 from ...write_schema import sql_value
 from . import compute, deltas, store
 from .enabled import database_enabled, stats_enabled
@@ -83,6 +84,8 @@ class DatabaseSync:
         self.deciding = False  # the indexer is between noting a version and settling it
         self.baseline: Optional[Tuple[int, int, int]] = None
         self.taking = False  # a task taking the first baseline is queued
+        # Write thread only: table -> (schema_version, TableShape, rowid names).
+        self.shapes: Dict[str, tuple] = {}
         self.events: deque = deque()
 
     def probe_version(self) -> Optional[int]:
@@ -345,9 +348,17 @@ class TrackedWrite:
         """`fn` plus reading the rows before and after, for the write thread."""
 
         def run(conn: Any) -> Any:
-            start = writer_state(conn)
+            if self._event is not None:
+                # Run again: group commit rolled the first run back (writer.py).
+                with self.sync.lock:
+                    self.sync.events.remove(self._event)
+                self._event = None
+            # At the baseline: same connection, no row changed since. Whether another
+            # connection committed meanwhile is asked once, at the end (data_version).
             with self.sync.lock:
-                consistent = self.sync.baseline == start
+                baseline = self.sync.baseline
+            start = (id(conn), baseline[1] if baseline else None, conn.total_changes)
+            consistent = baseline is not None and baseline[::2] == start[::2]
             if self.key is not None:
                 before = self._read(conn, *self.key)
             else:
@@ -411,15 +422,21 @@ class TrackedWrite:
     def _insert_start(self, conn: Any) -> Any:
         """What finds the inserted rows again: the largest rowid before the insert (new
         rowids are above it unless given), or the key columns of a WITHOUT ROWID table."""
-        shape = compute.table_shape(conn, self.table)
+        version = conn.execute("PRAGMA schema_version").fetchone()[0]
+        cached = self.sync.shapes.get(self.table)
+        if cached is None or cached[0] != version:
+            shape = compute.table_shape(conn, self.table)
+            names = _rowid_names(conn, self.table) if shape.rowid else set()
+            cached = self.sync.shapes[self.table] = (version, shape, names)
+        _, shape, names = cached
         if not shape.rowid:
-            return shape, None
+            return shape, None, names
         alias = shape.key[0]
         largest = conn.execute(f"select max({alias}) from {compute.quote(self.table)}")
-        return shape, largest.fetchone()[0]
+        return shape, largest.fetchone()[0], names
 
     def _read_inserted(self, conn: Any, start: Any) -> Optional[tuple]:
-        shape, largest = start
+        shape, largest, names = start
         if not self.rows:
             return [], []
         if not shape.rowid:
@@ -433,7 +450,6 @@ class TrackedWrite:
                 rows.extend(found)
             return columns, rows
         alias = shape.key[0]
-        names = _rowid_names(conn, self.table)
         given = [
             value
             for row in self.rows
@@ -455,15 +471,21 @@ class TrackedWrite:
         return self._select(conn, where, [sql_value(v) for v in values])
 
     def _select(self, conn: Any, where: str, params: list) -> tuple:
-        previous = conn.text_factory
-        conn.text_factory = compute.RawText  # text that is not UTF-8 must not fail the write
+        sql = f"select * from {compute.quote(self.table)} where {where}"
         try:
-            sql = f"select * from {compute.quote(self.table)} where {where}"
             cursor = conn.execute(sql, params)
-            rows = [tuple(row) for row in cursor.fetchall()]
-            return [d[0] for d in cursor.description], rows
-        finally:
-            conn.text_factory = previous
+            rows = cursor.fetchall()
+        except sqlite3.OperationalError:
+            # Text that is not UTF-8 (or another failure): read it again as stored
+            # bytes, slower but unable to fail the write on a decode.
+            previous = conn.text_factory
+            conn.text_factory = compute.RawText
+            try:
+                cursor = conn.execute(sql, params)
+                rows = cursor.fetchall()
+            finally:
+                conn.text_factory = previous
+        return [d[0] for d in cursor.description], rows
 
     async def finish(self, committed: bool) -> None:
         """Settle the event: the request saw its write acknowledged (or not)."""

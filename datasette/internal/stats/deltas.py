@@ -39,7 +39,8 @@ class Mismatch(Exception):
 
 
 def rows_state(conn: Any, columns: List[str], rows: List[tuple]) -> dict:
-    """The indexer's running state for just `rows` (values as read, text as RawText)."""
+    """The indexer's running state for just `rows` (values as read: text as `str`, or as
+    `RawText` when it is not UTF-8)."""
     shape = compute.TableShape("", list(columns), [], True)
     state = compute.new_state(shape)
     per_query = max(1, _PARAMS_PER_QUERY // max(1, len(columns)))
