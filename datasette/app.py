@@ -291,7 +291,6 @@ class Datasette:
         """Renderers, templates, tokens and the in-process client; permissions come at start-up."""
         self.permissions: dict = {}
         self.renderers = collect_renderers(pm.hook.register_output_renderer(datasette=self))
-        self.jinja_env = build_jinja_env(self.template_dir, plugin_template_dirs())
         self._permission_checks: deque = deque(maxlen=200)
         self._root_token: Optional[str] = secrets.token_hex(32)
         self._startup_invoked = False
@@ -299,6 +298,20 @@ class Datasette:
         self._startup_lock = threading.Lock()
         self._startup_future: Optional[asyncio.Future] = None
         self.client = DatasetteClient(self)
+
+    @property
+    def jinja_env(self) -> Any:
+        """The Jinja environment, built at first use: importing jinja2 and building it is
+        ~15 ms that JSON pages and commands never need."""
+        env = self.__dict__.get("_jinja_env")
+        if env is None:
+            env = build_jinja_env(self.template_dir, plugin_template_dirs())
+            self.__dict__["_jinja_env"] = env
+        return env
+
+    @jinja_env.setter
+    def jinja_env(self, env: Any) -> None:
+        self.__dict__["_jinja_env"] = env
 
     # -- databases ------------------------------------------------------------------------
 
@@ -630,8 +643,10 @@ class Datasette:
 
     async def _run_startup(self) -> None:
         self.permissions = permissions_engine.collect_permissions(self)
-        for hook in pm.hook.prepare_jinja2_environment(env=self.jinja_env, datasette=self):
-            await await_me_maybe(hook)
+        # Only hooks make the environment now; otherwise the first page to render does.
+        if pm.hook.prepare_jinja2_environment.get_hookimpls():
+            for hook in pm.hook.prepare_jinja2_environment(env=self.jinja_env, datasette=self):
+                await await_me_maybe(hook)
         # Before the first catalog refresh, which reconciles public grants with the tables.
         await self.public.load()
         await self.refresh_schemas()

@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Optional
 
-from jinja2 import TemplateNotFound
-
 from .exceptions import NotFound
 from .utils.asgi import Response
 
@@ -38,6 +36,8 @@ def _pattern(template_path: str) -> "re.Pattern[str]":
 def find_page(datasette: Datasette, path: str) -> Optional[tuple]:
     """`(template name, captured variables)` for a path, or None."""
     env = datasette.jinja_env
+    from jinja2 import TemplateNotFound  # loaded by the environment just built or read
+
     exact = "pages" + path.rstrip("/") + ".html"
     try:
         env.get_template(exact)
