@@ -606,7 +606,9 @@ class Database:
         `fn` must not BEGIN, COMMIT or roll back. It may share a commit with other such
         writes already queued (group commit, see `writer.py`), and is answered only after
         that commit. If it raises, its work alone is undone and its exception re-raised
-        (a sqlite3 error as the matching `SQLError`).
+        (a sqlite3 error as the matching `SQLError`). `fn` may be called again if another
+        write's failure rolled back the transaction its first run was in: whatever it
+        records outside the connection must be replaced, not added to, by a new run.
         """
         return await self._write(fn, True, grouped=True)
 

@@ -28,7 +28,8 @@ own SAVEPOINT, and commits once. A task that raises is rolled back to its savepo
 gets its own error; the others commit. Every task of the group is answered only after
 that commit, so durability is unchanged. If a task's failure ends the whole transaction
 (a `RAISE(ROLLBACK)` trigger, an `ON CONFLICT ROLLBACK` constraint, a full disk), the
-tasks it took down with it are run again. A constraint checked only at COMMIT (a
+tasks it took down with it are run again (so a grouped function must be safe to call
+twice, its first run having been rolled back). A constraint checked only at COMMIT (a
 deferred foreign key) fails the shared commit, so then each task is run again with a
 commit of its own and only the culprit is refused. If the commit fails for any other
 reason (a full disk, a lock held too long by another process), every task of the group
@@ -225,8 +226,15 @@ class WriteThread:
     def _run_group(self, conn: Any, group: list) -> None:
         outcomes = run_grouped(conn, [task.fn for task in group])
         self.stats.record(len(group))
+        by_loop: dict = {}
         for task, (ok, value) in zip(group, outcomes):
-            self._reply(task, ok, value)
+            if task.reply is None:
+                self._reply(task, ok, value)
+            else:
+                by_loop.setdefault(task.reply[0], []).append((task, ok, value))
+        for loop, answers in by_loop.items():
+            # One wake-up of each caller's loop for the whole group, not one per task.
+            self._reply_all(loop, answers)
 
     def _reply(self, task: WriteTask, ok: bool, value: Any) -> None:
         if task.reply is None:
@@ -239,13 +247,19 @@ class WriteThread:
                     exc_info=(type(value), value, value.__traceback__),
                 )
             return
-        loop, future = task.reply
+        self._reply_all(task.reply[0], [(task, ok, value)])
+
+    def _reply_all(self, loop: asyncio.AbstractEventLoop, answers: list) -> None:
+        """Hand `(task, ok, value)` answers to their callers, all waiting on `loop`."""
         try:
-            loop.call_soon_threadsafe(_settle, future, ok, value, self._name, task.task_id)
+            loop.call_soon_threadsafe(_settle, answers, self._name)
         except RuntimeError:
             # The caller's loop is closed: nobody to tell.
-            if not ok:
-                logger.error("Write task %s on %s failed: %r", task.task_id, self._name, value)
+            for task, ok, value in answers:
+                if not ok:
+                    logger.error(
+                        "Write task %s on %s failed: %r", task.task_id, self._name, value
+                    )
 
 
 def run_grouped(conn: Any, fns: list) -> list:
@@ -259,6 +273,8 @@ def run_grouped(conn: Any, fns: list) -> list:
     savepoint, the commit), nothing is written and every function not already refused
     gets that error.
     """
+    if len(fns) == 1:
+        return [_run_in_transaction(conn, fns[0])]
     outcomes: list = [None] * len(fns)
     todo = list(range(len(fns)))
     try:
@@ -269,16 +285,29 @@ def run_grouped(conn: Any, fns: list) -> list:
                 break
             # The failure at `lost_at` rolled everything back: run the undone work again.
             todo = [i for i in todo if i > lost_at or (i < lost_at and outcomes[i][0])]
-    except sqlite3.IntegrityError as e:
+    except sqlite3.IntegrityError:
         _rollback(conn)
-        if len(fns) == 1:
-            return [(False, e)]
-        return [o if o is None or not o[0] else run_grouped(conn, [fns[i]])[0]
+        return [o if o is None or not o[0] else _run_in_transaction(conn, fns[i])
                 for i, o in enumerate(outcomes)]
     except BaseException as e:  # nothing of the group was written: each task hears why
         _rollback(conn)
         return [(False, e) if o is None or o[0] else o for o in outcomes]
     return outcomes
+
+
+def _run_in_transaction(conn: Any, fn: Callable) -> tuple:
+    """`(ok, result or exception)` of `fn(conn)` run and committed on its own: a group of
+    one needs no savepoint."""
+    try:
+        if conn.in_transaction:  # left open by someone else's failed work
+            conn.rollback()
+        conn.execute("BEGIN")
+        result = fn(conn)
+        conn.commit()
+    except BaseException as e:  # the task's answer; nothing of it is kept
+        _rollback(conn)
+        return (False, e)
+    return (True, result)
 
 
 def _rollback(conn: Any) -> None:
@@ -288,7 +317,7 @@ def _rollback(conn: Any) -> None:
         if conn.in_transaction:
             conn.rollback()
     except Exception as e:  # logged: the caller reports the first error
-        logger.error("Rollback after a failed group commit failed: %r", e)
+        logger.error("Rollback after a failed write failed: %r", e)
 
 
 def _run_in_savepoints(conn: Any, fns: list, todo: list, outcomes: list) -> Optional[int]:
@@ -310,10 +339,12 @@ def _run_in_savepoints(conn: Any, fns: list, todo: list, outcomes: list) -> Opti
     return None
 
 
-def _settle(future: asyncio.Future, ok: bool, value: Any, name: str, task_id: uuid.UUID) -> None:
-    """Give the caller its answer, on its loop; a cancelled caller only hears of failures
+def _settle(answers: list, name: str) -> None:
+    """Give each caller its answer, on its loop; a cancelled caller only hears of failures
     through the log."""
-    if not future.cancelled():
-        future.set_result((ok, value))
-    elif not ok:
-        logger.error("Write task %s on %s failed: %r", task_id, name, value)
+    for task, ok, value in answers:
+        future = task.reply[1]
+        if not future.cancelled():
+            future.set_result((ok, value))
+        elif not ok:
+            logger.error("Write task %s on %s failed: %r", task.task_id, name, value)

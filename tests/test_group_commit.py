@@ -345,3 +345,35 @@ def test_acknowledged_inserts_survive_sigkill(data_path, tmp_path):
     assert len(acknowledged) == 120, (tmp_path / "server.log").read_text()
     stored = {name for (name,) in on_disk(data_path, "select name from items")}
     assert set(acknowledged) <= stored
+
+
+@pytest.mark.asyncio
+async def test_column_statistics_count_a_rerun_write_once(make_ds, tmp_path):
+    # Writes undone by another's RAISE(ROLLBACK) are run again: the column statistics
+    # that follow the write API must count their rows once, and not wait on the undone run.
+    from .test_column_stats_incremental import check_all, column_stats_jobs, make_db, start
+
+    path = make_db(tmp_path / "data.db")
+    conn = sqlite3.connect(str(path))
+    conn.execute(
+        "CREATE TRIGGER items_no_bad BEFORE INSERT ON items WHEN NEW.name = 'bad' "
+        "BEGIN SELECT RAISE(ROLLBACK, 'no bad names'); END"
+    )
+    conn.close()
+    ds, indexer, headers = await start(make_ds, path)
+    jobs = await column_stats_jobs(ds)
+    db = ds.get_database("data")
+    names = ["one", "two", "bad", "three"]
+    async with HeldWriter(db) as held:
+        requests = await held.queue_in_order(
+            ds.client.post("/data/items/-/insert", json={"row": {"name": n}}, headers=headers)
+            for n in names
+        )
+        held.release()
+        responses = await asyncio.gather(*requests)
+    assert [r.status_code for r in responses] == [201, 201, 400, 201]
+    await asyncio.wait_for(indexer.poll_changes(), 30)
+    await check_all(ds, path, ("items",))
+    await indexer.run_until_idle()
+    await check_all(ds, path, ("items",), allow_flags=False)
+    assert await column_stats_jobs(ds) == jobs
