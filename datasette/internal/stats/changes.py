@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import sys
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -245,40 +246,61 @@ class Ledger:
         await self.ds.get_internal_database().execute_write_fn(self.apply_ready)
 
     def apply_ready(self, conn: Any) -> int:
-        """On the internal write thread: apply settled events, in order, per database."""
+        """On the internal write thread: apply settled events, in order, per database.
+
+        All of them in one transaction (one commit however many writes came in), each in
+        a savepoint of its own: one that fails re-indexes its table instead.
+        """
         with self._lock:
             syncs = list(self._syncs.values())
-        done = 0
+        ready = []
         for sync in syncs:
-            while True:
-                with sync.lock:
-                    if not sync.events or sync.events[0].outcome is None:
-                        break
-                    event = sync.events[0]
-                self._apply(conn, sync.db.name, event)
-                with sync.lock:
+            with sync.lock:
+                events = list(itertools.takewhile(lambda e: e.outcome is not None, sync.events))
+            if events:
+                ready.append((sync, events))
+        if not ready:
+            return 0
+        applied: Dict[Tuple[str, str], int] = {}
+        conn.execute("SAVEPOINT stats_events")
+        try:
+            for sync, events in ready:
+                for event in events:
+                    self._apply(conn, sync.db.name, event, applied)
+            conn.execute("RELEASE stats_events")
+        except BaseException:
+            conn.execute("ROLLBACK TO stats_events")
+            conn.execute("RELEASE stats_events")
+            raise
+        for sync, events in ready:  # only now: until applied they keep is_current False
+            with sync.lock:
+                for _ in events:
                     sync.events.popleft()
-                done += 1
-        return done
+        for key, n in applied.items():
+            self.applied[key] = self.applied.get(key, 0) + n
+            self.events_applied += n
+        return sum(len(events) for _, events in ready)
 
-    def _apply(self, conn: Any, database: str, event: Event) -> None:
+    def _apply(self, conn: Any, database: str, event: Event, applied: dict) -> None:
+        conn.execute("SAVEPOINT stats_event")
         try:
             if event.outcome == "signed":
                 store.sign(conn, database, event.signature)
             elif event.table is None:
-                store.mark_changed(conn, database)
+                store.queue_again(conn, database)
             elif event.outcome == "committed":
-                self._apply_delta(conn, database, event)
+                self._apply_delta(conn, database, event, applied)
             else:
-                store.mark_changed(conn, database, [event.table])
+                store.queue_again(conn, database, [event.table])
         except Exception:
-            logger.exception("Column statistics: re-indexing %s after a failed update", database)
-            try:
-                store.mark_changed(conn, database, [event.table] if event.table else None)
-            except Exception:
-                logger.exception("Column statistics: could not queue %s", database)
+            conn.execute("ROLLBACK TO stats_event")
+            if not isinstance(sys.exc_info()[1], (deltas.Mismatch, ValueError)):
+                logger.exception("Column statistics: re-indexing %s after an error", database)
+            store.queue_again(conn, database, [event.table] if event.table else None)
+        finally:
+            conn.execute("RELEASE stats_event")
 
-    def _apply_delta(self, conn: Any, database: str, event: Event) -> None:
+    def _apply_delta(self, conn: Any, database: str, event: Event, applied: dict) -> None:
         row = conn.execute(
             "select table_id, state, stale from stats_tables "
             "where database_name = ? and table_name = ?",
@@ -289,19 +311,12 @@ class Ledger:
         key = (database, event.table)
         table_id, state, stale = row
         if state != "done" or stale or self.run_ends.get(key, 0) > event.tick:
-            store.mark_changed(conn, database, [event.table])
+            store.queue_again(conn, database, [event.table])
             return
-        try:
-            with conn:
-                minus, plus = _row_states(conn, event)
-                flagged = deltas.apply_change(conn, table_id, event.columns, minus, plus)
-        except (deltas.Mismatch, ValueError):
-            store.mark_changed(conn, database, [event.table])
-            return
-        self.applied[key] = self.applied.get(key, 0) + 1
-        self.events_applied += 1
-        if flagged:
+        minus, plus = _row_states(conn, event)
+        if deltas.apply_change(conn, table_id, event.columns, minus, plus):
             self.recheck_wanted = True
+        applied[key] = applied.get(key, 0) + 1
 
 
 def _row_states(conn: Any, event: Event) -> tuple:

@@ -262,7 +262,10 @@ class ColumnStatsIndexer:
 
     async def step(self, pause: bool = True) -> bool:
         """Index one batch (or recheck doubtful extremes); False when there was nothing to do."""
+        started = time.perf_counter()
         if await self._recheck_extremes():
+            if pause:  # a recheck reads the whole table: leave as much time to requests
+                await asyncio.sleep((time.perf_counter() - started) * self.pause_ratio)
             return True
         if self._run is None:
             self._run = await self._begin_next()

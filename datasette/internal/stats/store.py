@@ -150,6 +150,12 @@ def mark_changed(conn: Any, database: str, tables: Optional[List[str]] = None) -
 
     With `tables` None, every table of `database`. Returns how many were flagged.
     """
+    with conn:
+        return queue_again(conn, database, tables)
+
+
+def queue_again(conn: Any, database: str, tables: Optional[List[str]] = None) -> int:
+    """`mark_changed` in the caller's transaction."""
     sql = (
         "update stats_tables set stale = (state = 'done' or stale = 1), state = 'queued', "
         "position = null, partial = null where database_name = ?"
@@ -160,8 +166,7 @@ def mark_changed(conn: Any, database: str, tables: Optional[List[str]] = None) -
             return 0
         sql += " and table_name in ({})".format(", ".join("?" for _ in tables))
         params.extend(tables)
-    with conn:
-        return conn.execute(sql, params).rowcount
+    return conn.execute(sql, params).rowcount
 
 
 def source_signatures(conn: Any, database: str) -> Dict[str, Optional[str]]:
@@ -340,10 +345,10 @@ def save_extremes(conn: Any, column_id: int, flags: int, extremes: tuple) -> Non
 
 def sign(conn: Any, database: str, signature: Optional[str]) -> None:
     """Record the finished, current tables of `database` as made from the file as it is
-    (`signature`): tracked writes kept them current, so a restart need not index them."""
-    with conn:
-        conn.execute(
-            "update stats_tables set source_signature = ? "
-            "where database_name = ? and state = 'done' and stale = 0",
-            (signature, database),
-        )
+    (`signature`): tracked writes kept them current, so a restart need not index them.
+    In the caller's transaction."""
+    conn.execute(
+        "update stats_tables set source_signature = ? "
+        "where database_name = ? and state = 'done' and stale = 0",
+        (signature, database),
+    )
