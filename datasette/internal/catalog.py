@@ -117,17 +117,30 @@ def read_snapshot(
     conn: Any, database_name: str, path: Optional[str], is_memory: bool
 ) -> Snapshot:
     """Read a database's catalog rows on one of its (read) connections."""
-    snapshot = Snapshot(database_name, path, is_memory, schema_version(conn))
-    tables = conn.execute(
-        "select name, rootpage, sql from sqlite_master where type = 'table'"
-    ).fetchall()
-    snapshot.tables = [(database_name, name, rootpage, sql) for name, rootpage, sql in tables]
     try:
-        details = _details_in_bulk(conn)
+        # Plain tuples and strings: the connection's row and text factories are Python
+        # calls for each of the ~30,000 values of 2,000 tables (a third of the reading).
+        with catalog_reuse.plain_rows(conn):
+            return _read_snapshot(conn, database_name, path, is_memory, _details_in_bulk(conn))
     except sqlite3.Error:
-        # A virtual table whose module is not loaded fails the joined pragmas; one table
-        # at a time, it loses only its own details.
-        details = None
+        # Text that is not UTF-8, or a virtual table whose module is not loaded: one table
+        # at a time with the connection's own (replacing) decoding, so a table that cannot
+        # be described loses only its own details.
+        return _read_snapshot(conn, database_name, path, is_memory, None)
+
+
+def _read_snapshot(
+    conn: Any, database_name: str, path: Optional[str], is_memory: bool,
+    details: Optional[tuple],
+) -> Snapshot:
+    """The snapshot, from `_details_in_bulk` rows, or table by table when `details` is None."""
+    snapshot = Snapshot(database_name, path, is_memory, schema_version(conn))
+    tables = [
+        tuple(row) for row in conn.execute(
+            "select name, rootpage, sql from sqlite_master where type = 'table'"
+        )
+    ]
+    snapshot.tables = [(database_name, name, rootpage, sql) for name, rootpage, sql in tables]
     # A bar only on a terminal, and only for hundreds of tables (see activity/progress.py).
     label = f"Cataloguing {database_name}"
     for name, _, _ in iterate_with_progress(tables, label):

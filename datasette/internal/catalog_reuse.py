@@ -19,15 +19,33 @@ as before; a match only skips reading what would come out the same.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import contextlib
+from typing import Any, Iterator, Optional
 
 from ..utils.schema import schema_version
 
 Outline = tuple  # (schema version, frozenset of tables, frozenset of (table, index))
 
 
+@contextlib.contextmanager
+def plain_rows(conn: Any) -> Iterator[None]:
+    """Tuples and strict UTF-8 strings from `conn` inside the block (restored after): no
+    Python call per row or value. Text that is not UTF-8 raises `sqlite3.Error`."""
+    factories = conn.row_factory, conn.text_factory
+    conn.row_factory, conn.text_factory = None, str
+    try:
+        yield
+    finally:
+        conn.row_factory, conn.text_factory = factories
+
+
 def read_outline(conn: Any) -> Optional[Outline]:
     """The outline of the database on `conn`; None when it has a virtual table."""
+    with plain_rows(conn):
+        return _read_outline(conn)
+
+
+def _read_outline(conn: Any) -> Optional[Outline]:
     version = schema_version(conn)
     tables = []
     indexes = []
