@@ -241,3 +241,25 @@ def test_check_connection_still_refuses_a_missing_module_among_many_tables(tmp_p
     with pytest.raises(Exception) as caught:
         check_connection(sqlite3.connect(path))
     assert "nosuchmodule" in str(caught.value)
+
+
+def test_text_that_is_not_utf8_is_read_with_the_connections_own_decoding(tmp_path):
+    path = str(tmp_path / "bad.db")
+    conn = sqlite3.connect(path)
+    conn.execute("create table t (x text default 'cafe')")
+    conn.execute("create table u (y)")
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute(
+        "update sqlite_master set sql = cast(? as text) where name = 't'",
+        (b"CREATE TABLE t (x TEXT DEFAULT 'caf\xe9')",),
+    )
+    conn.commit()
+    conn.close()
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    replacing = conn.text_factory = lambda b: str(b, "utf-8", "replace")
+    snapshot = catalog.read_snapshot(conn, "bad", path, False)
+    assert ("bad", "t", 0, "x", "TEXT", 0, "'caf\ufffd'", 0, 0) in snapshot.columns
+    assert {row[1] for row in snapshot.columns} == {"t", "u"}
+    # The connection's own factories are back for the next query.
+    assert conn.row_factory is sqlite3.Row and conn.text_factory is replacing
