@@ -313,20 +313,31 @@ class Ledger:
         if state != "done" or stale or self.run_ends.get(key, 0) > event.tick:
             store.queue_again(conn, database, [event.table])
             return
-        minus, plus = _row_states(conn, event)
+        minus, plus = _row_states(conn, event, table_id)
         if deltas.apply_change(conn, table_id, event.columns, minus, plus):
             self.recheck_wanted = True
         applied[key] = applied.get(key, 0) + 1
 
 
-def _row_states(conn: Any, event: Event) -> tuple:
+def _row_states(conn: Any, event: Event, table_id: int) -> tuple:
+    # An insert into a column without a value list changes its distinct count only into
+    # a lower bound, whatever the values: grouping them would be wasted work.
+    uncounted: List[str] = []
+    if not event.removed:
+        uncounted = [
+            row[0]
+            for row in conn.execute(
+                "select column_name from stats_columns where table_id = ? and values_kept = 0",
+                (table_id,),
+            )
+        ]
     # Folded with text as stored bytes, as the indexer reads it; the stored statistics
     # are then read with the connection's usual text.
     previous = conn.text_factory
     conn.text_factory = compute.RawText
     try:
         minus = deltas.rows_state(conn, event.columns, event.removed)
-        plus = deltas.rows_state(conn, event.columns, event.added)
+        plus = deltas.rows_state(conn, event.columns, event.added, uncounted)
     finally:
         conn.text_factory = previous
     return minus, plus

@@ -22,7 +22,7 @@ UTF-8, other column names) raises `Mismatch`: the caller then re-indexes the tab
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, Iterable, List
 
 from . import compute
 from .compute import DISTINCT_CAP, STORED_VALUE_LIMIT, RawText, decode_value, sort_key
@@ -38,11 +38,16 @@ class Mismatch(Exception):
     """The stored statistics and a write's rows disagree: re-index instead."""
 
 
-def rows_state(conn: Any, columns: List[str], rows: List[tuple]) -> dict:
+def rows_state(
+    conn: Any, columns: List[str], rows: List[tuple], uncounted: Iterable[str] = ()
+) -> dict:
     """The indexer's running state for just `rows` (values as read: text as `str`, or as
-    `RawText` when it is not UTF-8)."""
+    `RawText` when it is not UTF-8). Distinct values of the `uncounted` columns are not
+    grouped (their `distinct` is None, as past the cap)."""
     shape = compute.TableShape("", list(columns), [], True)
     state = compute.new_state(shape)
+    for name in uncounted:
+        state["columns"][name]["distinct"] = None
     per_query = max(1, _PARAMS_PER_QUERY // max(1, len(columns)))
     for start in range(0, len(rows), per_query):
         chunk = rows[start : start + per_query]
@@ -151,6 +156,11 @@ def _distinct(
     """`(distinct_count, distinct_exact, values_kept)` after the change."""
     distinct, exact, kept = current
     removed, added = gone["distinct"], came["distinct"]
+    if not kept and (removed is None or added is None):
+        # Values not grouped: any removed one may have been the last of its kind.
+        if not gone["nonnull"] and not came["nonnull"]:
+            return distinct, exact, False
+        return max(0, min(nonnull, distinct - gone["nonnull"])), False, False
     if removed is None or added is None:
         raise Mismatch("more distinct values in one write than are counted")
     net = {key: added.get(key, 0) - removed.get(key, 0) for key in set(removed) | set(added)}
