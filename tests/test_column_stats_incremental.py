@@ -343,3 +343,38 @@ async def test_a_trigger_touching_other_rows_reindexes_the_database(make_ds, tmp
     await indexer.run_until_idle()
     assert await indexed_at(ds, "other") != first_other
     await check_all(ds, path, allow_flags=False)
+
+
+@pytest.mark.asyncio
+async def test_a_write_whose_outcome_is_unknown_reindexes_its_table(make_ds, tmp_path):
+    from datasette.internal.stats.changes import track, write_tracked
+
+    path = make_db(tmp_path / "data.db")
+    ds, indexer, headers = await start(make_ds, path)
+    db = ds.get_database("data")
+    first_items, first_other = await indexed_at(ds, "items"), await indexed_at(ds, "other")
+
+    async def committed_then_lost(fn):
+        # The write commits, but the request never hears so (a failure after the work,
+        # a cancelled request): the statistics must not guess.
+        def run(conn):
+            conn.execute("BEGIN")
+            fn(conn)
+            conn.commit()
+
+        await db.execute_write_fn(run)
+        raise RuntimeError("the answer was lost")
+
+    def insert(conn):
+        conn.execute("insert into items (name) values ('lost answer')")
+
+    tracked = await track(ds, db, "items", rows=[{"name": "lost answer"}])
+    assert tracked is not None
+    with pytest.raises(RuntimeError):
+        await write_tracked(tracked, committed_then_lost, insert)
+    await get_ledger(ds).apply_now()
+    assert (await table_statistics(ds, "data", "items"))["state"] == "queued"
+    await indexer.run_until_idle()
+    assert await indexed_at(ds, "items") != first_items
+    assert await indexed_at(ds, "other") == first_other  # only that table
+    await check_all(ds, path, allow_flags=False)

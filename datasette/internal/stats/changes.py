@@ -2,14 +2,14 @@
 
 A write through the JSON write API (insert, update, delete of rows whose key it knows)
 is *tracked*: on the database's write thread, inside its transaction, `TrackedWrite`
-reads the rows it is about to remove and the rows it added (text as stored bytes), and
-checks that nothing else changed (see "Accounting" below). It then appends an `Event`
+reads the rows it is about to remove and the rows it added, and checks that nothing
+else changed (see "Accounting" below). It then appends an `Event`
 to its database's queue, in write-thread order, which is commit order. The request,
 once its write is acknowledged, marks the event committed (or, if the write failed or
 the request was cancelled after the work was done, "unknown") and asks the internal
-database's write thread to `apply_ready`: that pops the queue's settled events from the
-front, in order, and applies each to the stored statistics (`deltas.py`) in its own
-transaction. The response does not wait for that; an event the request could not settle
+database's write thread to `apply_ready`: that takes the queue's settled events from the
+front, in order, and applies them to the stored statistics (`deltas.py`) in one
+transaction, a savepoint each. The response does not wait for that; an event the request could not settle
 waits at the front, so nothing is applied out of order, and nothing is dropped: an
 event whose outcome is unknown, or whose deltas do not add up, re-indexes its table.
 
@@ -22,9 +22,10 @@ read, moves the baseline on. When the indexer sees a commit it asks the write th
 whether the write connection is still at the baseline: if so, every commit since was a
 tracked one whose event is queued ahead; if not (another process, `execute_write*`, a
 writable canned query, a trigger touching other rows), the whole database is queued for
-re-indexing as before. A baseline is first taken by a tracked write when the indexer
-has settled every commit up to that moment (`settled` is the `data_version` of a probe
-connection the indexer last accounted for).
+re-indexing as before. A database's first baseline is taken by a task of its own on the
+write thread, queued by its first tracked write, and only when the indexer has settled
+every commit up to that moment (`settled`: the `data_version` of a probe connection
+that the indexer last accounted for).
 
 Races with the indexer: every event and every run's end of reading gets a tick from one
 counter. An event is applied to a finished table only if that table's run stopped
@@ -119,7 +120,6 @@ class Ledger:
         self.applied: Dict[Tuple[str, str], int] = {}
         self.recheck_wanted = True
         self.events_applied = 0  # for tests and status: deltas carried over
-        self._kicks: set = set()
 
     def tick(self) -> int:
         """The next tick (thread-safe: `next` on a count holds the GIL)."""
