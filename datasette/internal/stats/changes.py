@@ -58,6 +58,8 @@ logger = logging.getLogger("datasette.stats")
 
 # More rows than this in one write: re-index the table rather than carry them over.
 MAX_TRACKED_ROWS = 1000
+# What a tracked write read before its work, when that work failed (and was rolled back).
+_FAILED = object()
 
 
 @dataclass
@@ -392,7 +394,7 @@ class TrackedWrite:
             try:
                 result = fn(conn)
             except BaseException:
-                self._after(conn, start, consistent, None)  # rolled back: nothing to carry
+                self._after(conn, start, consistent, _FAILED)  # rolled back: nothing to carry
                 raise
             self._after(conn, start, consistent, before)
             return result
@@ -404,12 +406,12 @@ class TrackedWrite:
         changed = end[2] - start[2]
         ours = consistent and end[1] == start[1]
         event = None
-        if ours and before is not None:
+        if ours and before is not _FAILED:
             event = self._event_for(conn, before, changed)
         sync = self.sync
         with sync.lock:
             sync.baseline = end if ours else None
-            if not ours or before is None:
+            if not ours or before is _FAILED:
                 return
             if event is None:  # other rows changed too (a trigger, a cascade): all of them
                 sync.events.append(Event(self.ledger.tick(), None, outcome="changed"))
@@ -446,50 +448,77 @@ class TrackedWrite:
     # -- reading rows -----------------------------------------------------------------------
 
     def _insert_start(self, conn: Any) -> Any:
-        """What finds the inserted rows again: the largest rowid before the insert (new
-        rowids are above it unless given), or the key columns of a WITHOUT ROWID table."""
+        """What finds the inserted rows again: for a rowid table the largest rowid before
+        the insert (new rowids are above it unless given) and the given rowids; for a
+        WITHOUT ROWID table the keys. Keys that exist already are noted: with `"ignore"`
+        those rows are skipped, and must not be read back as new."""
         version = conn.execute("PRAGMA schema_version").fetchone()[0]
         cached = self.sync.shapes.get(self.table)
         if cached is None or cached[0] != version:
             shape = compute.table_shape(conn, self.table)
             names = _rowid_names(conn, self.table) if shape.rowid else set()
-            cached = self.sync.shapes[self.table] = (version, shape, names)
-        _, shape, names = cached
-        if not shape.rowid:
-            return shape, None, names
-        alias = shape.key[0]
-        largest = conn.execute(f"select max({alias}) from {compute.quote(self.table)}")
-        return shape, largest.fetchone()[0], names
-
-    def _read_inserted(self, conn: Any, start: Any) -> Optional[tuple]:
-        shape, largest, names = start
-        if not self.rows:
-            return [], []
-        if not shape.rowid:
             keys = [name for name in shape.columns if compute.quote(name) in shape.key]
-            columns: list = []
-            rows: list = []
-            for row in self.rows:
-                if not all(k in row for k in keys):
-                    return None  # a key from a default: cannot find the row again
-                columns, found = self._read(conn, keys, [row[k] for k in keys])
-                rows.extend(found)
-            return columns, rows
+            cached = self.sync.shapes[self.table] = (version, shape, names, keys)
+        _, shape, names, keys = cached
+        table = compute.quote(self.table)
+        if not shape.rowid:
+            given = [[row.get(k) for k in keys] for row in self.rows]
+            if not all(k in row for row in self.rows for k in keys):
+                return None  # a key from a default: the row cannot be found again
+            where = " and ".join(f"{compute.quote(k)} = ?" for k in keys)
+            existing = [
+                conn.execute(f"select 1 from {table} where {where}", [sql_value(v) for v in key])
+                .fetchone() is not None
+                for key in given
+            ]
+            return shape, keys, given, existing
         alias = shape.key[0]
+        largest = conn.execute(f"select max({alias}) from {table}").fetchone()[0]
         given = [
-            value
+            sql_value(value)
             for row in self.rows
             for name, value in row.items()
             if value is not None and name.lower() in names
         ]
+        existing: list = []
+        if given:
+            marks = ", ".join("?" for _ in given)
+            existing = [
+                r[0] for r in conn.execute(f"select {alias} from {table} where {alias} in ({marks})", given)
+            ]
+        return shape, largest, given, existing
+
+    def _read_inserted(self, conn: Any, start: Any) -> Optional[tuple]:
+        if start is None:
+            return None
+        if not self.rows:
+            return [], []
+        shape = start[0]
+        if not shape.rowid:
+            _, keys, given, existing = start
+            columns: list = []
+            rows: list = []
+            seen = set()
+            for key, old in zip(given, existing):
+                if old or repr(key) in seen:
+                    continue  # skipped by "ignore" (or refused: then nothing commits)
+                seen.add(repr(key))
+                columns, found = self._read(conn, keys, key)
+                rows.extend(found)
+            return columns, rows
+        _, largest, given, existing = start
+        alias = shape.key[0]
         clauses, params = [], []
         if largest is not None:
             clauses.append(f"{alias} > ?")
             params.append(largest)
         if given:
             clauses.append(f"{alias} in ({', '.join('?' for _ in given)})")
-            params.extend(sql_value(v) for v in given)
-        where = " or ".join(clauses) if largest is not None else "1"
+            params.extend(given)
+        where = "(" + " or ".join(clauses) + ")" if largest is not None else "1"
+        if existing:
+            where += f" and {alias} not in ({', '.join('?' for _ in existing)})"
+            params.extend(existing)
         return self._select(conn, where, params)
 
     def _read(self, conn: Any, key_columns: List[str], values: list) -> tuple:
