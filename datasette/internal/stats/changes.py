@@ -387,10 +387,11 @@ class TrackedWrite:
                 baseline = self.sync.baseline
             start = (id(conn), baseline[1] if baseline else None, conn.total_changes)
             consistent = baseline is not None and baseline[::2] == start[::2]
-            if self.key is not None:
-                before = self._read(conn, *self.key)
-            else:
-                before = self._insert_start(conn)
+            try:
+                before = self._read(conn, *self.key) if self.key else self._insert_start(conn)
+            except Exception:  # never fail the write for the statistics' sake
+                logger.exception("Column statistics: could not read %s", self.table)
+                before = None
             try:
                 result = fn(conn)
             except BaseException:
@@ -407,13 +408,16 @@ class TrackedWrite:
         ours = consistent and end[1] == start[1]
         event = None
         if ours and before is not _FAILED:
-            event = self._event_for(conn, before, changed)
+            try:
+                event = self._event_for(conn, before, changed) if before else None
+            except Exception:  # never fail the write: re-index instead
+                logger.exception("Column statistics: could not read %s", self.table)
         sync = self.sync
         with sync.lock:
             sync.baseline = end if ours else None
             if not ours or before is _FAILED:
                 return
-            if event is None:  # other rows changed too (a trigger, a cascade): all of them
+            if event is None:  # other rows changed too (a trigger), or unreadable: all of them
                 sync.events.append(Event(self.ledger.tick(), None, outcome="changed"))
                 return
             event.tick = self.ledger.tick()
