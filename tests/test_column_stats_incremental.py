@@ -14,7 +14,7 @@ import sqlite3
 import pytest
 
 from datasette.internal.stats import compute, get_indexer, table_statistics
-from datasette.internal.stats.changes import get_ledger
+from datasette.internal.stats.changes import get_ledger, track, write_tracked
 
 from .test_column_stats import brute_connection, brute_force, truncated
 
@@ -347,8 +347,6 @@ async def test_a_trigger_touching_other_rows_reindexes_the_database(make_ds, tmp
 
 @pytest.mark.asyncio
 async def test_a_write_whose_outcome_is_unknown_reindexes_its_table(make_ds, tmp_path):
-    from datasette.internal.stats.changes import track, write_tracked
-
     path = make_db(tmp_path / "data.db")
     ds, indexer, headers = await start(make_ds, path)
     db = ds.get_database("data")
