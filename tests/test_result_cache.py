@@ -276,6 +276,8 @@ async def test_memory_and_view_pages_are_not_cached(make_ds, data_path):
         ("select count(*) from [plants] where colour = :p0", True),
         ("select date(planted) as value, count(*) as count from (select * from t) group by 1",
          True),
+        ("select count(*) from t where rowid in (select rowid from t_fts where t_fts match "
+         "escape_fts(:search))", True),
         ("select count(*) from t where random() > 0", False),
         ("select count(*) from t where planted > date('now')", False),
         ("select count(*) from t where planted > datetime()", False),

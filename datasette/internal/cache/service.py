@@ -43,7 +43,8 @@ MAX_STORED_CHARS = 256 * 1024
 # A function call in the SQL: the name before an opening parenthesis.
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 # Names that may precede "(" in the SQL we cache and give the same answer for the same
-# data: SQL keywords and SQLite's deterministic built-in functions. Any other call
+# data: SQL keywords, SQLite's deterministic built-in functions and `escape_fts` (ours,
+# registered by sql_functions.py for every `?_search=`, a pure function). Any other call
 # (random(), a plugin's function, date('now') is caught below) makes a query uncacheable.
 _SAFE_CALLS = frozenset(
     """
@@ -56,6 +57,7 @@ _SAFE_CALLS = frozenset(
     json json_valid json_type json_each json_tree json_extract json_array_length
     json_array json_object json_quote json_group_array json_group_object
     integer real text blob numeric
+    escape_fts
     """.split()
 )
 _NOW = re.compile(r"'now'|\b(current_date|current_time|current_timestamp)\b", re.IGNORECASE)
