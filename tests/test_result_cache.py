@@ -287,3 +287,23 @@ async def test_memory_and_view_pages_are_not_cached(make_ds, data_path):
 )
 def test_only_deterministic_sql_is_cached(sql, expected):
     assert deterministic(sql) is expected
+
+
+@pytest.mark.asyncio
+async def test_size_is_bounded_oldest_entries_go_first(make_ds, data_path):
+    ds = make_ds([str(data_path)])
+    cache = ds.result_cache
+    cache.max_entries = 3
+    cache.memory_entries = 2
+    for colour in ("red", "green", "blue", "pink", "grey"):
+        await get_traced(ds, f"/data/plants.json?_extra=count&colour={colour}")
+        await cache.flush()
+    rows = (
+        await ds.get_internal_database().execute("select rows from result_cache order by id")
+    ).rows
+    assert [r[0] for r in rows] == ["[[10]]", "[[0]]", "[[0]]"]  # blue, pink, grey
+    assert len(cache._memory) == 2
+    # The evicted red count is computed again; pink, kept in the table (not in memory), is not.
+    assert (await get_traced(ds, "/data/plants.json?_extra=count&colour=red"))[1]
+    await cache.flush()
+    assert not (await get_traced(ds, "/data/plants.json?_extra=count&colour=pink"))[1]
