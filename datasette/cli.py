@@ -16,6 +16,7 @@ import asyncio
 import atexit
 import difflib
 import functools
+import importlib
 import json
 import os
 import pathlib
@@ -23,6 +24,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from runpy import run_module  # noqa: F401 - patched by tests
 from subprocess import call  # noqa: F401 - patched by tests
@@ -431,6 +433,8 @@ def run_serve(config: ServeConfig, return_instance: bool = False) -> Optional[Da
     if return_instance:
         return ds
     cli_restore.setup_serve_replication(ds, config, replication_prep)
+    if not config.get:
+        _import_uvicorn_meanwhile()
     check_databases(ds)
     if config.get:
         _run_get(ds, config.get, config.token, config.actor)
@@ -441,6 +445,20 @@ def run_serve(config: ServeConfig, return_instance: bool = False) -> Optional[Da
         _fail(str(e))
     _run_server(ds, config)
     return None
+
+
+def _import_uvicorn_meanwhile() -> None:
+    """Import uvicorn on another thread while the checks and the catalog wait on SQLite
+    (which lets go of the GIL): its ~20 ms then mostly overlap them. `_run_server`'s own
+    import waits for this one to finish; a failure there is raised as usual."""
+
+    def load() -> None:
+        try:
+            importlib.import_module("uvicorn")
+        except Exception:
+            pass  # _run_server imports it again and reports the failure
+
+    threading.Thread(target=load, name="datasette-import-uvicorn", daemon=True).start()
 
 
 def _print_settings_help() -> None:

@@ -411,6 +411,8 @@ class Catalog:
                 raise result
             else:
                 ready.append((sequence, db, result))
+        if not ready:
+            return
         await self.internal_db.execute_write_fn(
             lambda conn: self._write(conn, [(sequence, s) for sequence, _, s in ready])
         )
