@@ -121,19 +121,18 @@ def read_snapshot(
         # Plain tuples and strings: the connection's row and text factories are Python
         # calls for each of the ~30,000 values of 2,000 tables (a third of the reading).
         with catalog_reuse.plain_rows(conn):
-            return _read_snapshot(conn, database_name, path, is_memory, _details_in_bulk(conn))
+            return _read_snapshot(conn, database_name, path, is_memory, bulk=True)
     except sqlite3.Error:
         # Text that is not UTF-8, or a virtual table whose module is not loaded: one table
         # at a time with the connection's own (replacing) decoding, so a table that cannot
         # be described loses only its own details.
-        return _read_snapshot(conn, database_name, path, is_memory, None)
+        return _read_snapshot(conn, database_name, path, is_memory, bulk=False)
 
 
 def _read_snapshot(
-    conn: Any, database_name: str, path: Optional[str], is_memory: bool,
-    details: Optional[tuple],
+    conn: Any, database_name: str, path: Optional[str], is_memory: bool, bulk: bool
 ) -> Snapshot:
-    """The snapshot, from `_details_in_bulk` rows, or table by table when `details` is None."""
+    """The snapshot, read by `_BULK_DETAILS` or table by table."""
     snapshot = Snapshot(database_name, path, is_memory, schema_version(conn))
     tables = [
         tuple(row) for row in conn.execute(
@@ -141,13 +140,22 @@ def _read_snapshot(
         )
     ]
     snapshot.tables = [(database_name, name, rootpage, sql) for name, rootpage, sql in tables]
+    if bulk:
+        xinfo = supports_table_xinfo()
+        columns_sql = _BULK_DETAILS[0].format(
+            pragma="table_xinfo" if xinfo else "table_info", hidden="p.hidden" if xinfo else "0"
+        )
+        # Rows come out of SQLite in their catalog shape: no Python work per row.
+        snapshot.columns, snapshot.indexes, snapshot.foreign_keys = (
+            conn.execute(sql, (database_name,)).fetchall()
+            for sql in (columns_sql, *_BULK_DETAILS[1:])
+        )
     # A bar only on a terminal, and only for hundreds of tables (see activity/progress.py).
     label = f"Cataloguing {database_name}"
     for name, _, _ in iterate_with_progress(tables, label):
-        columns, indexes, foreign_keys = (
-            _details_of_table(conn, name) if details is None
-            else (details[0].get(name, ()), details[1].get(name, ()), details[2].get(name, ()))
-        )
+        if bulk:
+            continue
+        columns, indexes, foreign_keys = _details_of_table(conn, name)
         snapshot.columns.extend((database_name, name, *row) for row in columns)
         snapshot.indexes.extend((database_name, name, *row) for row in indexes)
         snapshot.foreign_keys.extend((database_name, name, *row) for row in foreign_keys)
@@ -158,32 +166,20 @@ def _read_snapshot(
 # joined to sqlite_master) rather than three per table: under half the time for 2,000.
 # Indexes are asked for only of tables that can have one (an index in the schema table,
 # or a WITHOUT ROWID primary key, which is not listed there) and foreign keys only of
-# tables whose statement says REFERENCES: no other table has any.
+# tables whose statement says REFERENCES: no other table has any. The first parameter is
+# the database name, so each row is already a catalog row.
 _BULK_DETAILS = (
-    "select m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk, {hidden}"
+    "select ?, m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk, {hidden}"
     " from sqlite_master m join pragma_{pragma}(m.name) p where m.type = 'table'",
-    "select m.name, p.seq, p.name, p.\"unique\", p.origin, p.partial"
+    "select ?, m.name, p.seq, p.name, p.\"unique\", p.origin, p.partial"
     " from sqlite_master m join pragma_index_list(m.name) p where m.type = 'table'"
     " and (m.name in (select tbl_name from sqlite_master where type = 'index')"
     " or m.sql like '%without%rowid%')",
-    "select m.name, p.id, p.seq, p.\"table\", p.\"from\", p.\"to\", p.on_update,"
+    "select ?, m.name, p.id, p.seq, p.\"table\", p.\"from\", p.\"to\", p.on_update,"
     " p.on_delete, p.\"match\""
     " from sqlite_master m join pragma_foreign_key_list(m.name) p where m.type = 'table'"
     " and m.sql like '%references%'",
 )
-
-
-def _details_in_bulk(conn: Any) -> tuple:
-    """`(columns, indexes, foreign keys)`, each `{table: [row without the table name]}`."""
-    xinfo = supports_table_xinfo()
-    columns_sql = _BULK_DETAILS[0].format(
-        pragma="table_xinfo" if xinfo else "table_info", hidden="p.hidden" if xinfo else "0"
-    )
-    found: tuple = ({}, {}, {})
-    for by_table, sql in zip(found, (columns_sql, *_BULK_DETAILS[1:])):
-        for row in conn.execute(sql):
-            by_table.setdefault(row[0], []).append(tuple(row[1:]))
-    return found
 
 
 def _details_of_table(conn: Any, name: str) -> tuple:
