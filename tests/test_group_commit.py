@@ -22,7 +22,10 @@ import time
 import httpx
 import pytest
 
+from datasette.internal.stats import get_indexer
+
 from .conftest import free_port
+from .test_column_stats_incremental import check_all, column_stats_jobs, make_db
 
 SCHEMA = """
 CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT UNIQUE, value REAL);
@@ -52,7 +55,8 @@ def data_path(tmp_path):
 
 @pytest.fixture
 def ds(make_ds, data_path):
-    return make_ds([str(data_path)])
+    # Threads even under --no-threads: grouping happens on the write thread.
+    return make_ds([str(data_path)], settings={"num_sql_threads": 3})
 
 
 def on_disk(path, sql):
@@ -351,8 +355,6 @@ def test_acknowledged_inserts_survive_sigkill(data_path, tmp_path):
 async def test_column_statistics_count_a_rerun_write_once(make_ds, tmp_path):
     # Writes undone by another's RAISE(ROLLBACK) are run again: the column statistics
     # that follow the write API must count their rows once, and not wait on the undone run.
-    from .test_column_stats_incremental import check_all, column_stats_jobs, make_db, start
-
     path = make_db(tmp_path / "data.db")
     conn = sqlite3.connect(str(path))
     conn.execute(
@@ -360,7 +362,11 @@ async def test_column_statistics_count_a_rerun_write_once(make_ds, tmp_path):
         "BEGIN SELECT RAISE(ROLLBACK, 'no bad names'); END"
     )
     conn.close()
-    ds, indexer, headers = await start(make_ds, path)
+    ds = make_ds([str(path)], settings={"column_stats": True, "num_sql_threads": 3})
+    await ds.invoke_startup()
+    indexer = get_indexer(ds)
+    await indexer.run_until_idle()
+    headers = {"Authorization": f"Bearer {ds.create_token('root')}"}
     jobs = await column_stats_jobs(ds)
     db = ds.get_database("data")
     names = ["one", "two", "bad", "three"]
