@@ -122,6 +122,7 @@ class Ledger:
         self.applied: Dict[Tuple[str, str], int] = {}
         self.recheck_wanted = True
         self.events_applied = 0  # for tests and status: deltas carried over
+        self._kick_queued = False
 
     def tick(self) -> int:
         """The next tick (thread-safe: `next` on a count holds the GIL)."""
@@ -236,11 +237,21 @@ class Ledger:
     # -- applying -------------------------------------------------------------------------
 
     async def kick(self) -> None:
-        """Have the internal database's write thread apply what is ready (not waiting)."""
+        """Have the internal database's write thread apply what is ready (not waiting).
+
+        One queued application at a time: it takes every event settled by the time it
+        runs, so a burst of writes costs one internal commit, not one each.
+        """
+        with self._lock:
+            if self._kick_queued:
+                return
+            self._kick_queued = True
         internal = self.ds.get_internal_database()
         try:
             await internal.execute_write_fn(self.apply_ready, block=False)
         except Exception:  # applied by the next kick or the indexer's next look
+            with self._lock:
+                self._kick_queued = False
             logger.exception("Column statistics: could not queue deltas")
 
     async def apply_now(self) -> None:
@@ -255,6 +266,7 @@ class Ledger:
         """
         with self._lock:
             syncs = list(self._syncs.values())
+            self._kick_queued = False  # events settled from now on need another kick
         ready = []
         for sync in syncs:
             with sync.lock:
