@@ -359,7 +359,12 @@ class Catalog:
 
         Listeners are told about adopted databases as if their rows had been written.
         """
-        self._stored = await self.internal_db.execute_fn(catalog_reuse.read_stored)
+        try:
+            self._stored = await self.internal_db.execute_fn(catalog_reuse.read_stored)
+        except Exception as e:
+            # Only a saving: without the stored rows every database is read as if new.
+            logger.error("Could not read the stored catalog: %s", e)
+            self._stored = {}
         candidates = [(name, db) for name, db in stale if name in self._stored and not db.is_memory]
         if not candidates:
             return stale

@@ -67,6 +67,11 @@ def read_stored(conn: Any) -> dict:
 
     `tables` is a set of (name, rootpage, sql); `indexes` maps (table, index) to origin.
     """
+    with plain_rows(conn):
+        return _read_stored(conn)
+
+
+def _read_stored(conn: Any) -> dict:
     stored: dict = {}
     for name, path, is_memory, version in conn.execute(
         "select database_name, path, is_memory, schema_version from catalog_databases"
