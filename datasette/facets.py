@@ -481,7 +481,7 @@ class ColumnFacet(Facet):
                 facet_size,
                 row_count,
                 self.sql,
-                lambda sql, n: self._execute(
+                lambda sql, n: self._cached(
                     sql, self.ds.setting("facet_suggest_time_limit_ms") * n, probe=True
                 ),
             )

@@ -278,6 +278,8 @@ async def test_memory_and_view_pages_are_not_cached(make_ds, data_path):
          True),
         ("select count(*) from t where rowid in (select rowid from t_fts where t_fts match "
          "escape_fts(:search))", True),
+        ("with page_rows as materialized (select a from (select * from t)) "
+         "select (select json_array(count(*), max(n)) from (select 1 as n))", True),
         ("select count(*) from t where random() > 0", False),
         ("select count(*) from t where planted > date('now')", False),
         ("select count(*) from t where planted > datetime()", False),

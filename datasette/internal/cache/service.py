@@ -50,7 +50,7 @@ _SAFE_CALLS = frozenset(
     """
     select from where and or not in exists as on using join values with group by order
     having limit offset case when then else end is between like glob match escape union
-    all distinct filter over partition cast collate
+    all distinct filter over partition cast collate materialized
     count sum total avg min max group_concat abs coalesce ifnull iif nullif length lower
     upper trim ltrim rtrim substr substring replace instr round typeof quote hex unhex
     char unicode printf format date time datetime julianday strftime unixepoch
