@@ -435,6 +435,9 @@ class Datasette:
         assert not (
             database is None and table is not None
         ), "Cannot call metadata() with table= specified but not database="
+        if not pm.hook.get_metadata.get_hookimpls():
+            # Without hooks a lookup is a few dict reads, cheaper than memoizing it.
+            return metadata_lookup(self._metadata_local or {}, key, database, table, fallback)
         memo = request_memo.current()
         if memo is not None and key is not None:
             # A page asks for the same keys many times (permission checks, renderers):
@@ -448,40 +451,14 @@ class Datasette:
     def _metadata_uncached(
         self, key: Optional[str], database: Optional[str], table: Optional[str], fallback: bool
     ) -> Any:
-        if pm.hook.get_metadata.get_hookimpls():
-            metadata: dict = {}
-            for hook_dbs in pm.hook.get_metadata(
-                datasette=self, key=key, database=database, table=table
-            ):
-                metadata = self._metadata_recursive_update(metadata, hook_dbs)
-            # The local metadata wins; nested dicts stay the caller's own objects.
-            metadata = self._metadata_recursive_update(metadata, self._metadata_local or {})
-        else:
-            # Without hooks the merge does not depend on the arguments: once per request.
-            metadata = request_memo.memoized(
-                "metadata", lambda: self._metadata_recursive_update({}, self._metadata_local or {})
-            )
-        databases = metadata.get("databases") or {}
-        search_list = []
-        if database is not None:
-            search_list.append(databases.get(database) or {})
-        if table is not None:
-            table_metadata = ((databases.get(database) or {}).get("tables") or {}).get(
-                table
-            ) or {}
-            search_list.insert(0, table_metadata)
-        search_list.append(metadata)
-        if not fallback:
-            search_list = search_list[:1]
-        if key is not None:
-            for item in search_list:
-                if key in item:
-                    return item[key]
-            return None
-        merged: dict = {}
-        for item in search_list:
-            merged.update(item)
-        return merged
+        metadata: dict = {}
+        for hook_dbs in pm.hook.get_metadata(
+            datasette=self, key=key, database=database, table=table
+        ):
+            metadata = self._metadata_recursive_update(metadata, hook_dbs)
+        # The local metadata wins; nested dicts stay the caller's own objects.
+        metadata = self._metadata_recursive_update(metadata, self._metadata_local or {})
+        return metadata_lookup(metadata, key, database, table, fallback)
 
     def plugin_config(
         self,
@@ -958,6 +935,32 @@ class Datasette:
         await self.activity.audit.record(
             action, actor=actor, database=database, resource=resource, detail=detail
         )
+
+
+def metadata_lookup(
+    metadata: dict, key: Optional[str], database: Optional[str], table: Optional[str], fallback: bool
+) -> Any:
+    """`key` from the table's, then the database's, then the instance's level of `metadata`
+    (only the most specific level without `fallback`); all levels merged if `key` is None."""
+    databases = metadata.get("databases") or {}
+    search_list = []
+    if database is not None:
+        search_list.append(databases.get(database) or {})
+    if table is not None:
+        table_metadata = ((databases.get(database) or {}).get("tables") or {}).get(table) or {}
+        search_list.insert(0, table_metadata)
+    search_list.append(metadata)
+    if not fallback:
+        search_list = search_list[:1]
+    if key is not None:
+        for item in search_list:
+            if key in item:
+                return item[key]
+        return None
+    merged: dict = {}
+    for item in search_list:
+        merged.update(item)
+    return merged
 
 
 @contextlib.contextmanager

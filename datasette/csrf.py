@@ -142,6 +142,8 @@ def _matches(submitted: Optional[str], expected: Optional[str]) -> bool:
 
 
 def _cookies(header: str) -> dict:
+    if not header:
+        return {}
     cookie: SimpleCookie = SimpleCookie()
     try:
         cookie.load(header)

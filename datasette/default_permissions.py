@@ -44,38 +44,28 @@ def _split(resource):
     return resource, None
 
 
-async def _allow_block_opinion(datasette: Datasette, actor, action, resource):
-    """True/False from the `allow` block governing a view-style action, None if none."""
+def _allow_block(datasette: Datasette, action, resource):
+    """The `allow` block (or `allow_sql`) governing a view-style action other than
+    `view-query`, or None if there is none."""
     database, child = _split(resource)
     if action == "view-instance":
-        allow = datasette.metadata("allow")
-    elif action == "view-database":
+        return datasette.metadata("allow")
+    if action == "view-database":
         if database is None:
             return None
-        allow = datasette.metadata("allow", database=database)
-    elif action == "view-table":
+        return datasette.metadata("allow", database=database)
+    if action == "view-table":
         if database is None or child is None:
             return None
-        allow = datasette.metadata("allow", database=database, table=child, fallback=False)
-    elif action == "view-query":
-        if database is None or child is None:
-            return None
-        query = await datasette.get_canned_query(database, child, actor)
-        if query is None:
-            return None
-        allow = query.get("allow")
-    elif action == "execute-sql":
+        return datasette.metadata("allow", database=database, table=child, fallback=False)
+    if action == "execute-sql":
         if database is None:
             return None
-        allow = datasette.metadata("allow_sql", database=database)
-    else:
-        return None
-    if allow is None:
-        return None
-    return actor_matches_allow(actor, allow)
+        return datasette.metadata("allow_sql", database=database)
+    return None
 
 
-async def _permissions_block_opinion(datasette: Datasette, actor, action, resource):
+def _permissions_block_opinion(datasette: Datasette, actor, action, resource):
     """The first truthy `permissions` block for the action, most general level first."""
     database, child = _split(resource)
     blocks = [(datasette.metadata("permissions") or {}).get(action)]
@@ -94,20 +84,36 @@ async def _permissions_block_opinion(datasette: Datasette, actor, action, resour
     return None
 
 
+def _opinion(datasette: Datasette, actor, action, resource, allow):
+    """The rules after root's: the `allow` block, `permissions` blocks, `default_allow_sql`."""
+    if allow is not None:
+        return actor_matches_allow(actor, allow)
+    opinion = _permissions_block_opinion(datasette, actor, action, resource)
+    if opinion is not None:
+        return opinion
+    if action == "execute-sql" and not datasette.setting("default_allow_sql"):
+        return False
+    return None
+
+
 @hookimpl(tryfirst=True, specname="permission_allowed")
 def permission_allowed_default(datasette: Datasette, actor, action, resource):
+    # Answered directly (not through a coroutine) except for canned queries, whose
+    # `allow` block may come from a plugin's async `canned_queries` hook: a page asks
+    # several of these per request.
+    if actor and actor.get("id") == "root" and action in ROOT_ACTIONS:
+        return True
+    if action != "view-query":
+        return _opinion(datasette, actor, action, resource, _allow_block(datasette, action, resource))
+
     async def inner():
-        if actor and actor.get("id") == "root" and action in ROOT_ACTIONS:
-            return True
-        opinion = await _allow_block_opinion(datasette, actor, action, resource)
-        if opinion is not None:
-            return opinion
-        opinion = await _permissions_block_opinion(datasette, actor, action, resource)
-        if opinion is not None:
-            return opinion
-        if action == "execute-sql" and not datasette.setting("default_allow_sql"):
-            return False
-        return None
+        database, child = _split(resource)
+        allow = None
+        if database is not None and child is not None:
+            query = await datasette.get_canned_query(database, child, actor)
+            if query is not None:
+                allow = query.get("allow")
+        return _opinion(datasette, actor, action, resource, allow)
 
     return inner
 

@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
-from typing import Any, Callable, ContextManager, Optional
-
-from .utils.timelimit import sqlite_timelimit
+from typing import Any, Callable, Optional
 
 # Milliseconds a read may run on the event loop before it is moved to a read thread.
 BUDGET_MS = 2.0
@@ -104,14 +103,29 @@ class InlineReads:
                 pass
 
 
-def budget_limit(conn: Any, ms: float) -> ContextManager[None]:
+class budget_limit:
     """Interrupt the statement on `conn` once `ms` milliseconds have passed.
 
     `utils.timelimit.sqlite_timelimit`, but checking every `CHECK_EVERY` steps whatever
     the limit: the budget is a guess, not a promise, so checking less often costs little
-    and keeps the check cheap for the queries that do fit.
+    and keeps the check cheap for the queries that do fit. A class rather than a
+    generator-based context manager: it wraps every inline read, and costs a third.
     """
-    return sqlite_timelimit(conn, ms, check_every=CHECK_EVERY)
+
+    __slots__ = ("_conn", "_deadline")
+
+    def __init__(self, conn: Any, ms: float):
+        self._conn = conn
+        self._deadline = time.perf_counter() + ms / 1000
+
+    def _past_deadline(self) -> int:
+        return 1 if time.perf_counter() >= self._deadline else 0
+
+    def __enter__(self) -> None:
+        self._conn.set_progress_handler(self._past_deadline, CHECK_EVERY)
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._conn.set_progress_handler(None, CHECK_EVERY)
 
 
 def is_busy(error: sqlite3.Error) -> bool:

@@ -24,11 +24,17 @@ def json_dumps(data: Any, infinity: bool = False) -> str:
     the data walked to replace them.
     """
     try:
-        return json.dumps(data, cls=CustomJSONEncoder, allow_nan=False)
+        return _STRICT_ENCODER.encode(data)
     except ValueError:
         if infinity:
-            return json.dumps(data, cls=CustomJSONEncoder)
-        return json.dumps(_without_infinities(data), cls=CustomJSONEncoder)
+            return _ENCODER.encode(data)
+        return _ENCODER.encode(_without_infinities(data))
+
+
+# Built once: `json.dumps(..., cls=...)` builds an encoder for every call. Encoders keep
+# no state between calls, so one instance serves every request.
+_STRICT_ENCODER = CustomJSONEncoder(allow_nan=False)
+_ENCODER = CustomJSONEncoder()
 
 
 def _without_infinities(value: Any) -> Any:

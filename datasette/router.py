@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Optional
 
-from . import request_memo
+from . import actor_auth_cookie, default_permissions, request_memo
 from .csrf import CsrfMiddleware
 from .custom_pages import render_page
 from .database import schema_checked
 from .exceptions import NotFound
 from .plugins import pm
+from .route_table import RouteTable
 from .tracer import AsgiTracer, QueryTimer
 from .utils import add_cors_headers, await_me_maybe
 from .utils.asgi import ASGIApp, AsgiLifespan, Receive, Request, Response, Scope, Send
@@ -30,12 +31,7 @@ class DatasetteRouter:
     def __init__(self, datasette: Datasette, routes: list):
         self.ds = datasette
         self.routes = routes
-        # Each route's literal start ("/-/metadata"): a path that does not start with it
-        # skips the regex, so a data page does not try the two dozen /-/ routes.
-        self._prefixes = [
-            "" if regex.flags & re.IGNORECASE else literal_prefix(regex.pattern)
-            for regex, _ in routes
-        ]
+        self._table = RouteTable(routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path = scope.get("raw_path")
@@ -64,26 +60,22 @@ class DatasetteRouter:
         request = Request(scope, receive)
         actor = await self._actor(request)
         scope = dict(scope, actor=actor)
-        request = Request(scope, receive)
+        request = request.with_scope(scope)
         try:
-            for (regex, view), prefix in zip(self.routes, self._prefixes):
-                if not path.startswith(prefix):
-                    continue
-                match = regex.match(path)
-                if match is None:
-                    continue
-                url_vars = {k: v for k, v in match.groupdict().items() if v is not None}
-                route_scope = dict(scope, url_route={"kwargs": url_vars})
-                request = Request(route_scope, receive)
-                self._read_messages(request)
-                response = await view(request, send)
-                if response is not None:
-                    if self.ds.cors and wants_cors(view, request):
-                        add_cors_headers(response.headers)
-                    self._write_messages(request, response)
-                    await response.asgi_send(send)
-                return
-            raise NotFound("404")
+            found = self._table.match(path)
+            if found is None:
+                raise NotFound("404")
+            view, match = found
+            url_vars = {k: v for k, v in match.groupdict().items() if v is not None}
+            request = request.with_scope(dict(scope, url_route={"kwargs": url_vars}))
+            self._read_messages(request)
+            response = await view(request, send)
+            if response is not None:
+                if self.ds.cors and wants_cors(view, request):
+                    add_cors_headers(response.headers)
+                self._write_messages(request, response)
+                await response.asgi_send(send)
+            return
         except NotFound as exception:
             response = await self.not_found_response(request, exception, path)
         except Exception as exception:
@@ -130,6 +122,8 @@ class DatasetteRouter:
             response.set_cookie("ds_messages", "", expires=0, max_age=0)
 
     async def _actor(self, request: Request) -> Optional[dict]:
+        if no_credentials(request):
+            return request.scope.get("actor")
         for candidate in pm.hook.actor_from_request(datasette=self.ds, request=request):
             actor = await await_me_maybe(candidate)
             if actor:
@@ -166,48 +160,22 @@ class DatasetteRouter:
         return Response.redirect(location)
 
 
-_REGEX_SYNTAX = set("\\.^$*+?{}[]|()")
+def no_credentials(request: Request) -> bool:
+    """Whether no `actor_from_request` hook could find an actor: only the core ones are
+    installed, and the request has neither of what they read (a cookie, an
+    `Authorization` header). Most API clients send neither, and skip the hook call."""
+    headers = request.headers
+    if "cookie" in headers or "authorization" in headers:
+        return False
+    return all(
+        impl.function in _CORE_ACTOR_HOOKS
+        for impl in pm.hook.actor_from_request.get_hookimpls()
+    )
 
 
-def literal_prefix(pattern: str) -> str:
-    """The characters every match of `pattern` (anchored at the start) begins with.
-
-    Stops at the first regex syntax character, and leaves out the character before a
-    quantifier, so "/-/config\\.json" gives "/-/config" and "/ab?c" gives "/a". A
-    pattern with a top-level alternative ("a|b") has none.
-    """
-    if _has_top_level_bar(pattern):
-        return ""
-    if pattern.startswith("^"):
-        pattern = pattern[1:]
-    prefix = []
-    for char in pattern:
-        if char in _REGEX_SYNTAX:
-            if char in "*?{" and prefix:
-                prefix.pop()
-            break
-        prefix.append(char)
-    return "".join(prefix)
-
-
-def _has_top_level_bar(pattern: str) -> bool:
-    depth, escaped, in_class = 0, False, False
-    for char in pattern:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            return True
-    return False
+_CORE_ACTOR_HOOKS = frozenset(
+    {actor_auth_cookie.actor_from_request, default_permissions.actor_from_signed_api_token}
+)
 
 
 def wants_cors(view: Any, request: Request) -> bool:

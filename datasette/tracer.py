@@ -81,23 +81,39 @@ def _caller_stack() -> List[str]:
     return traceback.format_list(frames[-3:])
 
 
-@contextmanager
-def trace(trace_type: str, **kwargs: Any) -> Iterator[Dict[str, Any]]:
+def trace(trace_type: str, **kwargs: Any) -> "_Trace":
     """Time the enclosed block and record it, with `kwargs`, if tracing is active.
 
-    Yields `kwargs` so the block can add details it learns while running.
+    `with trace(...) as info:` gives `kwargs` so the block can add details it learns
+    while running.
     """
-    reserved = TRACE_RESERVED_KEYS.intersection(kwargs)
-    assert not reserved, f"These keys are reserved: {', '.join(sorted(reserved))}"
-    traces = _active_traces.get()
-    totals = _query_totals.get() if trace_type == "sql" else None
-    if traces is None and totals is None:
-        yield kwargs
-        return
-    start = time.perf_counter()
-    try:
-        yield kwargs
-    finally:
+    if not TRACE_RESERVED_KEYS.isdisjoint(kwargs):
+        reserved = sorted(TRACE_RESERVED_KEYS.intersection(kwargs))
+        raise AssertionError(f"These keys are reserved: {', '.join(reserved)}")
+    return _Trace(trace_type, kwargs)
+
+
+class _Trace:
+    """What `trace()` returns. A class rather than a generator: every SQL query runs
+    in one, and a generator-based context manager costs several times as much."""
+
+    __slots__ = ("trace_type", "kwargs", "traces", "totals", "start")
+
+    def __init__(self, trace_type: str, kwargs: Dict[str, Any]):
+        self.trace_type = trace_type
+        self.kwargs = kwargs
+
+    def __enter__(self) -> Dict[str, Any]:
+        self.traces = _active_traces.get()
+        self.totals = _query_totals.get() if self.trace_type == "sql" else None
+        self.start = time.perf_counter()
+        return self.kwargs
+
+    def __exit__(self, *exc_info: Any) -> None:
+        traces, totals = self.traces, self.totals
+        if traces is None and totals is None:
+            return
+        start = self.start
         end = time.perf_counter()
         if totals is not None:
             totals.count += 1
@@ -105,12 +121,12 @@ def trace(trace_type: str, **kwargs: Any) -> Iterator[Dict[str, Any]]:
         if traces is not None:
             traces.append(
                 {
-                    "type": trace_type,
+                    "type": self.trace_type,
                     "start": start,
                     "end": end,
                     "duration_ms": (end - start) * 1000,
                     "traceback": _caller_stack(),
-                    **kwargs,
+                    **self.kwargs,
                 }
             )
 
@@ -125,18 +141,21 @@ def trace_child_tasks() -> Iterator[None]:
     yield
 
 
-@contextmanager
-def time_queries() -> Iterator[None]:
+class time_queries:
     """Add up the SQL time of this context (and of tasks it starts) for `queries_ms()`.
 
     Queries that run concurrently are each counted in full: the sum says how much
-    database work the page cost, which can exceed the wall time it waited.
+    database work the page cost, which can exceed the wall time it waited. (A class, as
+    it wraps every request: a generator-based context manager costs more.)
     """
-    token = _query_totals.set(_QueryTotals())
-    try:
-        yield
-    finally:
-        _query_totals.reset(token)
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = _query_totals.set(_QueryTotals())
+
+    def __exit__(self, *exc_info: Any) -> None:
+        _query_totals.reset(self._token)
 
 
 def queries_ms() -> Optional[float]:

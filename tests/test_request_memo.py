@@ -6,7 +6,6 @@ import pytest
 
 from datasette import hookimpl
 from datasette.plugins import pm
-from datasette.router import literal_prefix
 from datasette.utils.asgi import Response
 
 
@@ -80,25 +79,6 @@ async def test_metadata_changed_between_requests_is_seen(make_ds):
     ds._metadata_local = {"title": "Second"}
     assert (await ds.client.get("/-/metadata.json")).json()["title"] == "Second"
     assert ds.metadata("title") == "Second"
-
-
-@pytest.mark.parametrize(
-    "pattern,prefix",
-    [
-        (r"/-/config\.json", "/-/config"),
-        (r"^/-/metadata(\.(?P<format>json))?$", "/-/metadata"),
-        (r"/(?P<database>[^\/\.]+)\.db$", "/"),
-        (r"/ab?c", "/a"),
-        (r"/a*", "/"),
-        (r"/a{2}", "/"),
-        (r"abc|def", ""),
-        (r"/-/(a|b)", "/-/"),
-        (r"/x[|]y", "/x"),
-        (r"(?i)/x", ""),
-    ],
-)
-def test_literal_prefix_is_a_prefix_of_every_match(pattern, prefix):
-    assert literal_prefix(pattern) == prefix
 
 
 @pytest.mark.asyncio

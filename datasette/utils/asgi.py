@@ -81,12 +81,19 @@ def _encode_body(body: Body) -> bytes:
 
 def _raw_headers(headers: Dict[str, Any], content_type: str) -> List[List[bytes]]:
     # A lower-case "content-type" in `headers` is replaced in place, as a dict update would.
-    merged = dict(headers)
-    merged["content-type"] = content_type
-    return [
-        [str(key).encode("utf-8"), str(value).encode("utf-8")]
-        for key, value in merged.items()
-    ]
+    raw = []
+    replaced = False
+    for key, value in headers.items():
+        if key == "content-type":
+            value, replaced = content_type, True
+        raw.append([_header_bytes(key), _header_bytes(value)])
+    if not replaced:
+        raw.append([b"content-type", content_type.encode("utf-8")])
+    return raw
+
+
+def _header_bytes(value: Any) -> bytes:
+    return (value if type(value) is str else str(value)).encode("utf-8")
 
 
 def _encode_raw_path(path: str) -> bytes:
@@ -111,6 +118,17 @@ class Request:
         # The router swaps in a routed scope; anything parsed from the old one is stale.
         self._scope = scope
         self._cache: Dict[str, Any] = {}
+
+    def with_scope(self, scope: Scope) -> "Request":
+        """A request for `scope`, a copy of this one's with other keys added (the actor,
+        the route): what was parsed from the same headers and query string is reused."""
+        request = Request(scope, self.receive)
+        current = self._scope
+        if scope.get("headers") is current.get("headers") and scope.get(
+            "query_string"
+        ) == current.get("query_string"):
+            request._cache = self._cache
+        return request
 
     def _cached(self, name: str, build: Callable[[], Any]) -> Any:
         if name not in self._cache:
@@ -169,10 +187,13 @@ class Request:
     @property
     def args(self) -> MultiParams:
         """The query string as a `MultiParams`; blank values are kept."""
-        return self._cached(
-            "args",
-            lambda: MultiParams(parse_qs(self.query_string, keep_blank_values=True)),
-        )
+        cache = self._cache
+        if "args" not in cache:
+            query_string = self.query_string
+            cache["args"] = MultiParams(
+                parse_qs(query_string, keep_blank_values=True) if query_string else {}
+            )
+        return cache["args"]
 
     @property
     def url_vars(self) -> Dict[str, Any]:
@@ -181,9 +202,12 @@ class Request:
     @property
     def cookies(self) -> Dict[str, str]:
         def build() -> Dict[str, str]:
+            header = self.headers.get("cookie")
+            if not header:
+                return {}
             cookie = SimpleCookie()
             try:
-                cookie.load(self.headers.get("cookie", ""))
+                cookie.load(header)
             except CookieError:
                 # A malformed Cookie header from a client must not turn into a 500.
                 return {}

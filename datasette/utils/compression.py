@@ -17,6 +17,7 @@ representations apart.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from typing import Any, Awaitable, Callable, Optional
 
@@ -121,22 +122,53 @@ class GzipMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        accept = _header(scope.get("headers") or [], b"accept-encoding") or b""
+        accept = _header(scope.get("headers") or [], b"accept-encoding")
+        if (
+            not accept
+            or scope.get("method") == "HEAD"
+            or not accepts_gzip(accept.decode("latin-1"))
+        ):
+            # Nothing will be compressed: the response passes as it is, plus `Vary`.
+            await self.app(scope, receive, _adding_vary(send))
+            return
         responder = _GzipResponder(
-            send,
-            wanted=accepts_gzip(accept.decode("latin-1")) and scope.get("method") != "HEAD",
-            minimum_size=self.minimum_size,
-            level=self.level,
+            send, minimum_size=self.minimum_size, level=self.level
         )
         await self.app(scope, receive, responder.send)
+
+
+def _adding_vary(send: Send) -> Send:
+    """`send`, adding `Vary: Accept-Encoding` where a compressible response could have
+    been compressed: `_GzipResponder`'s passthrough without its per-response state."""
+
+    async def send_with_vary(message: dict) -> None:
+        if message["type"] == "http.response.start" and _may_compress(message):
+            message = {**message, "headers": _with_vary(list(message.get("headers") or []))}
+        await send(message)
+
+    return send_with_vary
+
+
+def _may_compress(start: dict) -> bool:
+    """Whether a response with this `http.response.start` is compressed for a client
+    that accepts gzip (size and encoding aside): text-like, not informational, not partial."""
+    status = start.get("status", 200)
+    if status < 200 or status == 206:
+        return False
+    return _compressible(_header(start.get("headers") or [], b"content-type") or b"")
+
+
+@functools.lru_cache(maxsize=64)
+def _compressible(content_type: bytes) -> bool:
+    # A server sends a handful of distinct content types: each is parsed once.
+    return is_compressible_type(content_type.decode("latin-1"))
 
 
 class _GzipResponder:
     """Per-response state: holds `http.response.start` until the first body says what to do."""
 
-    def __init__(self, send: Send, wanted: bool, minimum_size: int, level: int):
+    def __init__(self, send: Send, minimum_size: int, level: int):
         self._send = send
-        self._wanted = wanted
         self._minimum_size = minimum_size
         self._level = level
         self._start: Optional[dict] = None
@@ -158,8 +190,7 @@ class _GzipResponder:
     async def _on_start(self, message: dict) -> None:
         headers = list(message.get("headers") or [])
         status = message.get("status", 200)
-        content_type = (_header(headers, b"content-type") or b"").decode("latin-1")
-        if not is_compressible_type(content_type) or status < 200 or status == 206:
+        if not _may_compress(message):
             self._mode = "passthrough"
             await self._send(message)
             return
@@ -169,13 +200,7 @@ class _GzipResponder:
         partial = _header(headers, b"content-range") is not None
         length = _header(headers, b"content-length")
         too_small = length is not None and length.isdigit() and int(length) < self._minimum_size
-        if (
-            not self._wanted
-            or already_encoded
-            or partial
-            or too_small
-            or status in _NO_BODY_STATUSES
-        ):
+        if already_encoded or partial or too_small or status in _NO_BODY_STATUSES:
             self._mode = "passthrough"
             await self._send(message)
             return

@@ -50,10 +50,14 @@ class MultiParams:
 
     def get(self, name: Any, default: Any = None) -> Any:
         """First value for `name`, or `default`."""
+        # Most lookups are of arguments a request does not have: no exception for those.
         try:
-            return self._data[name][0]
-        except (KeyError, TypeError, IndexError):
+            values = self._data.get(name)
+        except TypeError:  # an unhashable name
             return default
+        if not values:
+            return default
+        return values[0]
 
     def getlist(self, name: Any) -> list:
         """Every value for `name`, `[]` when absent."""

@@ -63,6 +63,8 @@ def tilde_decode(s: str) -> str:
     A literal `%` in the input is kept as a `%`: it is protected by turning it into the
     tilde escape for `%` before tildes become percent signs for unquoting.
     """
+    if "~" not in s and "+" not in s and "%" not in s:
+        return s  # nothing to decode (most names): skip the unquoting
     protected = s.replace("%", "~25")
     return urllib.parse.unquote_plus(protected.replace("~", "%"))
 

@@ -1,0 +1,117 @@
+"""Routing through one joined regex (datasette/route_table.py): the first route whose
+regex matches wins, exactly as trying them one by one did, with the same URL variables."""
+
+import re
+
+import pytest
+
+from datasette import hookimpl
+from datasette.plugins import pm
+from datasette.route_table import RouteTable, without_captures
+from datasette.utils.asgi import Response
+
+
+def one_by_one(routes, path):
+    for regex, view in routes:
+        match = regex.match(path)
+        if match is not None:
+            return view, match.groupdict()
+    return None
+
+
+def joined(table, path):
+    found = table.match(path)
+    return None if found is None else (found[0], found[1].groupdict())
+
+
+@pytest.mark.parametrize(
+    "pattern,expected",
+    [
+        (r"/(?P<db>[^/]+)/(x|y)$", r"/(?:[^/]+)/(?:x|y)$"),
+        (r"/a[(]b\(c", r"/a[(]b\(c"),
+        (r"/a[]()]b", r"/a[]()]b"),
+        (r"/a[^]()]b", r"/a[^]()]b"),
+        (r"/(?:a)(?=b)(?!c)(?<=d)(?<!e)", r"/(?:a)(?=b)(?!c)(?<=d)(?<!e)"),
+        (r"/\0", r"/\0"),
+        (r"/(a)\1", None),
+        (r"/(?P<a>x)(?P=a)", None),
+        (r"(?i)/x", None),
+        (r"/(?i:x)", None),
+        (r"/(?#comment)", None),
+        (r"/(a)?(?(1)b|c)", None),
+    ],
+)
+def test_without_captures(pattern, expected):
+    assert without_captures(pattern) == expected
+
+
+def test_the_core_routes_are_joined_and_agree_with_one_by_one(make_ds):
+    ds = make_ds([])
+    routes = ds.routes()
+    table = RouteTable(routes)
+    assert table._combined is not None
+    paths = [
+        "/", "/.json", "/favicon.ico", "/-/static/app.css", "/-/versions.json", "/-/config",
+        "/-/config.json", "/db", "/db.json", "/db.db", "/db/-/create", "/db/t", "/db/t.json",
+        "/db/t/-/insert", "/db/t/1", "/db/t/1.json", "/db/t/1,2.csv", "/db/t/1/-/update",
+        "/db/t~2Ejson/1", "/db/a/b/c/d", "/nope/", "/:memory:", "/-/nothing-here",
+    ]
+    for path in paths:
+        assert joined(table, path) == one_by_one(routes, path), path
+
+
+def test_flags_are_kept_per_route():
+    routes = [
+        (re.compile(r"/upper$", re.IGNORECASE), "ignorecase"),
+        (re.compile(r"/UPPER2$"), "exact"),
+        (re.compile(r"/dot.$", re.DOTALL), "dotall"),
+    ]
+    table = RouteTable(routes)
+    assert table._combined is not None
+    assert table.match("/UPPER")[0] == "ignorecase"
+    assert table.match("/upper2") is None
+    assert table.match("/UPPER2")[0] == "exact"
+    assert table.match("/dot\n")[0] == "dotall"
+
+
+def test_a_route_that_cannot_be_joined_leaves_one_by_one_matching():
+    routes = [
+        (re.compile(r"/(?P<a>x)(?P=a)$"), "backreference"),
+        (re.compile(r"/(?P<b>.*)$"), "catch-all"),
+    ]
+    table = RouteTable(routes)
+    assert table._combined is None
+    view, match = table.match("/xx")
+    assert (view, match.groupdict()) == ("backreference", {"a": "x"})
+    view, match = table.match("/xy")
+    assert (view, match.groupdict()) == ("catch-all", {"b": "xy"})
+
+
+def test_an_earlier_route_wins_over_a_later_one():
+    routes = [
+        (re.compile(r"/(?P<first>a+)"), "first"),
+        (re.compile(r"/(?P<second>a+)b$"), "second"),
+    ]
+    table = RouteTable(routes)
+    view, match = table.match("/aab")
+    assert (view, match.groupdict()) == ("first", {"first": "aa"})
+
+
+@pytest.mark.asyncio
+async def test_plugin_routes_with_backreferences_still_route(make_ds):
+    class Routes:
+        @hookimpl
+        def register_routes(self):
+            async def doubled(request):
+                return Response.text("doubled " + request.url_vars["word"])
+
+            return [(r"^/-/twice/(?P<word>\w+)/(?P=word)$", doubled)]
+
+    pm.register(Routes(), name="route-table-backreference")
+    try:
+        ds = make_ds([])
+        assert (await ds.client.get("/-/twice/hi/hi")).text == "doubled hi"
+        assert (await ds.client.get("/-/twice/hi/ho")).status_code == 404
+        assert (await ds.client.get("/-/versions.json")).status_code == 200
+    finally:
+        pm.unregister(name="route-table-backreference")
