@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import difflib
 import functools
 import importlib
 import json
@@ -94,6 +93,8 @@ CONFIG_TOP_LEVEL_KEYS = frozenset(
 
 def _unknown_setting(name: str, known: Iterable[str]) -> NoReturn:
     """Refuse a bare `-s` name that is neither a setting nor a configuration key."""
+    import difflib  # deferred: only a refused name needs it, and start-up time counts
+
     message = f"unknown setting '{name}'"
     close = difflib.get_close_matches(name, list(known), n=1)
     if close:
