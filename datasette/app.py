@@ -942,14 +942,13 @@ def metadata_lookup(
 ) -> Any:
     """`key` from the table's, then the database's, then the instance's level of `metadata`
     (only the most specific level without `fallback`); all levels merged if `key` is None."""
-    databases = metadata.get("databases") or {}
-    search_list = []
+    search_list = [metadata]
     if database is not None:
-        search_list.append(databases.get(database) or {})
-    if table is not None:
-        table_metadata = ((databases.get(database) or {}).get("tables") or {}).get(table) or {}
-        search_list.insert(0, table_metadata)
-    search_list.append(metadata)
+        database_metadata = (metadata.get("databases") or {}).get(database) or {}
+        search_list = [database_metadata, metadata]
+        if table is not None:
+            table_metadata = (database_metadata.get("tables") or {}).get(table) or {}
+            search_list = [table_metadata, database_metadata, metadata]
     if not fallback:
         search_list = search_list[:1]
     if key is not None:

@@ -68,17 +68,24 @@ def _allow_block(datasette: Datasette, action, resource):
 def _permissions_block_opinion(datasette: Datasette, actor, action, resource):
     """The first truthy `permissions` block for the action, most general level first."""
     database, child = _split(resource)
-    blocks = [(datasette.metadata("permissions") or {}).get(action)]
-    if database is not None:
-        database_metadata = (datasette.metadata("databases") or {}).get(database) or {}
-        blocks.append((database_metadata.get("permissions") or {}).get(action))
-        if child is not None:
-            table_metadata = (database_metadata.get("tables") or {}).get(child) or {}
-            blocks.append((table_metadata.get("permissions") or {}).get(action))
-            query = (database_metadata.get("queries") or {}).get(child)
-            if isinstance(query, dict):
-                blocks.append((query.get("permissions") or {}).get(action))
-    for block in blocks:
+    block = (datasette.metadata("permissions") or {}).get(action)
+    if block:
+        return actor_matches_allow(actor, block)
+    if database is None:
+        return None
+    database_metadata = (datasette.metadata("databases") or {}).get(database) or {}
+    block = (database_metadata.get("permissions") or {}).get(action)
+    if block:
+        return actor_matches_allow(actor, block)
+    if child is None:
+        return None
+    table_metadata = (database_metadata.get("tables") or {}).get(child) or {}
+    block = (table_metadata.get("permissions") or {}).get(action)
+    if block:
+        return actor_matches_allow(actor, block)
+    query = (database_metadata.get("queries") or {}).get(child)
+    if isinstance(query, dict):
+        block = (query.get("permissions") or {}).get(action)
         if block:
             return actor_matches_allow(actor, block)
     return None

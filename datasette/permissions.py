@@ -201,8 +201,13 @@ def hook_answers(hook: Any, **kwargs: Any) -> list:
         if impl.hookwrapper or impl.wrapper:
             return hook(**kwargs)
     answers = []
+    # Most implementations take every argument in the spec's order: pass them as they are.
+    names, values = tuple(kwargs), tuple(kwargs.values())
     for impl in reversed(impls):
-        answer = impl.function(*[kwargs[name] for name in impl.argnames])
+        if impl.argnames == names:
+            answer = impl.function(*values)
+        else:
+            answer = impl.function(*[kwargs[name] for name in impl.argnames])
         if answer is not None:
             answers.append(answer)
     return answers
