@@ -294,6 +294,9 @@ class Datasette:
         self._permission_checks: deque = deque(maxlen=200)
         self._root_token: Optional[str] = secrets.token_hex(32)
         self._startup_invoked = False
+        # Counted by the router; background work (the column-statistics indexer) backs
+        # off while it moves.
+        self.requests_started = 0
         self._unit_registry: Any = None
         self._startup_lock = threading.Lock()
         self._startup_future: Optional[asyncio.Future] = None

@@ -217,6 +217,7 @@ class CatalogRefresh:
         if scope.get("type") != "http" or self._skip.match(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
+        self.ds.requests_started += 1
         # Schema versions read by the refresh vouch for schema caches for this request
         # only; reset after, since `datasette.client` runs apps in the caller's context.
         token = schema_checked.set(set())

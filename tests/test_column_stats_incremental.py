@@ -15,6 +15,8 @@ import pytest
 
 from datasette.internal.stats import compute, get_indexer, table_statistics
 from datasette.internal.stats.changes import get_ledger, track, write_tracked
+from datasette.app import Datasette
+from datasette.internal.stats.indexer import BUSY_PAUSE_RATIO
 
 from .test_column_stats import brute_connection, brute_force, truncated
 
@@ -407,3 +409,15 @@ async def test_rows_that_cannot_be_found_again_reindex(make_ds, tmp_path):
     assert (await table_statistics(ds, "data", "defaulted"))["row_count"] == 1
     assert await indexed_at(ds, "items") != first  # not carried over: indexed again
     await check_all(ds, path, ("items", "keyed", "other", "defaulted"), allow_flags=False)
+
+
+def test_indexer_backs_off_while_requests_arrive(tmp_path):
+    path = tmp_path / "busy.db"
+    sqlite3.connect(path).execute("create table t (id integer primary key)").connection.close()
+    ds = Datasette([str(path)])
+    indexer = get_indexer(ds)
+    assert indexer._pause_ratio_now() == indexer.pause_ratio  # idle
+    asyncio.run(ds.client.get("/-/versions.json"))
+    assert ds.requests_started >= 1
+    assert indexer._pause_ratio_now() == indexer.pause_ratio * BUSY_PAUSE_RATIO
+    assert indexer._pause_ratio_now() == indexer.pause_ratio  # quiet again
