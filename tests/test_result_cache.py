@@ -309,3 +309,24 @@ async def test_size_is_bounded_oldest_entries_go_first(make_ds, data_path):
     assert (await get_traced(ds, "/data/plants.json?_extra=count&colour=red"))[1]
     await cache.flush()
     assert not (await get_traced(ds, "/data/plants.json?_extra=count&colour=pink"))[1]
+
+
+@pytest.mark.asyncio
+async def test_html_page_count_and_suggestions_are_cached_and_follow_writes(make_ds, data_path):
+    ds = make_ds([str(data_path)], settings={"column_stats": False})
+    path = "/data/plants?colour=red"
+    pages = []
+    for _ in range(2):
+        traces = []
+        with capture_traces(traces):
+            response = await ds.client.get(path)
+        assert response.status_code == 200
+        pages.append((response.text, expensive_sql(traces)))
+    assert pages[0][1] and pages[1][1] == []  # count and suggestion probes ran once
+    assert "10 rows" in pages[1][0]
+    other = sqlite3.connect(str(data_path))
+    with other:
+        other.execute("insert into plants (name, colour) values ('late', 'red')")
+    other.close()
+    response = await ds.client.get(path)
+    assert "11 rows" in response.text
