@@ -131,7 +131,22 @@ def build_import_graph(package_dir: Path) -> ImportGraph:
         for node, _ in walk_imports(tree):
             for target in _import_targets(node, module, is_package, modules):
                 graph.add(module, target, node.lineno)
+                for package in _packages_run_first(module, target, modules):
+                    graph.add(module, package, node.lineno)
     return graph
+
+
+def _packages_run_first(module: str, target: str, modules: Dict[str, Path]) -> List[str]:
+    """The packages whose `__init__` importing `target` runs before it: its parent
+    packages, except those `module` itself sits in (they are already importing)."""
+    own = module.split(".")
+    parts = target.split(".")
+    found = []
+    for depth in range(1, len(parts)):
+        package = ".".join(parts[:depth])
+        if parts[:depth] != own[:depth] and package in modules and package != target:
+            found.append(package)
+    return found
 
 
 def strongly_connected(edges: Dict[str, Set[str]]) -> List[List[str]]:
@@ -307,11 +322,32 @@ def toy_package(tmp_path):
 def test_graph_resolves_relative_absolute_and_package_imports(toy_package):
     graph = build_import_graph(toy_package)
     assert graph.edges["toy.a"] == {"toy.b"}  # `from . import b` is the module b
-    assert graph.edges["toy.b"] == {"toy.sub.c"}  # `from .sub.c import thing`
+    # `from .sub.c import thing` runs toy/sub/__init__.py first
+    assert graph.edges["toy.b"] == {"toy.sub.c", "toy.sub"}
     assert graph.edges["toy.sub.c"] == {"toy.a"}  # deferred import counts; d does not
-    assert graph.edges["toy.d"] == {"toy.sub.c"}
+    assert graph.edges["toy.d"] == {"toy.sub.c", "toy.sub"}
     assert graph.edges["toy.e"] == set()  # loading by name is not an import statement
     assert graph.lines[("toy.sub.c", "toy.a")] == [5]
+
+
+def test_a_package_init_on_the_way_is_part_of_the_graph(tmp_path):
+    # a -> pkg.leaf runs pkg/__init__.py, which imports pkg.service, which imports a:
+    # `import a` first fails although no module imports another in a circle directly
+    root = tmp_path / "top"
+    (root / "pkg").mkdir(parents=True)
+    files = {
+        "__init__.py": "",
+        "a.py": "from .pkg.leaf import X\nthing = 1\n",
+        "pkg/__init__.py": "from .service import S\n",
+        "pkg/leaf.py": "X = 1\n",
+        "pkg/service.py": "from ..a import thing\nS = thing\n",
+    }
+    for name, text in files.items():
+        (root / name).write_text(text)
+    graph = build_import_graph(root)
+    assert graph.edges["top.a"] == {"top.pkg.leaf", "top.pkg"}
+    assert graph.edges["top.pkg.service"] == {"top.a"}  # its own package is already running
+    assert strongly_connected(graph.edges) == [["top.a", "top.pkg", "top.pkg.service"]]
 
 
 def test_graph_reports_the_cycle_with_its_lines(toy_package):

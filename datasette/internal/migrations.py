@@ -8,11 +8,11 @@ recreated and refilled at every start (see `catalog.py`).
 
 from __future__ import annotations
 
-import datetime
 from typing import Any, NamedTuple
 
 from .activity import schema as activity_schema
 from .cache import schema as cache_schema
+from .clock import utc_now
 from .guard import APPLICATION_ID, MARKER_TABLE
 from .public import schema as public_schema
 from .stats import schema as stats_schema
@@ -61,16 +61,6 @@ MIGRATIONS = (
 )
 
 CURRENT_SCHEMA_VERSION = MIGRATIONS[-1].version
-
-
-def utc_now() -> str:
-    """The current UTC time as ISO 8601 with seconds."""
-    return (
-        datetime.datetime.now(datetime.timezone.utc)
-        .replace(microsecond=0)
-        .isoformat()
-        .replace("+00:00", "Z")
-    )
 
 
 def stored_version(conn: Any) -> int:

@@ -26,6 +26,7 @@ from ..database import Database
 from ..exceptions import InternalDatabaseError
 from ..utils.sqlite import sqlite3
 from . import catalog, guard, migrations
+from .clock import utc_now
 from .lock import InternalFileLock
 
 if TYPE_CHECKING:  # only for annotations: app.py imports this module
@@ -154,7 +155,7 @@ class InternalStore:
 
     def _backup(self, version: int) -> str:
         """Copy the file beside itself with SQLite's online backup; return the copy's path."""
-        stamp = migrations.utc_now().replace(":", "").replace("-", "")
+        stamp = utc_now().replace(":", "").replace("-", "")
         backup_path = f"{self.path}.v{version}-{stamp}.bak"
         counter = 2
         while os.path.exists(backup_path):

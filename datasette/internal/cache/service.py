@@ -24,7 +24,7 @@ import uuid
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
-from ..migrations import utc_now
+from ..clock import utc_now
 from .generation import Generations
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Optional
 
-from ..migrations import utc_now
+from ..clock import utc_now
 
 if TYPE_CHECKING:
     from ...app import Datasette
