@@ -307,14 +307,17 @@ def test_printed_url_accepts_a_connection_at_once(tmp_path):
 # -- settings and configuration files --------------------------------------------------------
 
 
-def test_mistyped_bare_setting_is_named_in_a_warning(tmp_path):
+def test_mistyped_bare_setting_is_refused_naming_it(tmp_path):
     result = run_datasette(
         ["--memory", "-s", "default_pag_size", "5", "--get", "/-/settings.json"], tmp_path
     )
-    assert result.returncode == 0, result.stderr
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
-    assert len(warnings) == 1 and "default_pag_size" in warnings[0], result.stderr
-    assert '"default_page_size": 100' in result.stdout
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [
+        "Error: Invalid value for '-s' / '--setting': unknown setting 'default_pag_size'"
+        " (did you mean 'default_page_size'?); datasette --help-settings lists them"
+    ]
+    assert "Traceback" not in result.stderr and result.stdout == ""
 
 
 def test_our_own_settings_work_bare_with_dash_s(tmp_path):
