@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, List, NoReturn, Optional, Sequence, 
 import click
 
 from .app import DEFAULT_SETTINGS, SETTINGS, Datasette
-from .settings import EXTRA_DEFAULT_SETTINGS
+from .settings import EXTRA_DEFAULT_SETTINGS, EXTRA_SETTINGS
 from . import cli_restore
 from .internal.activity.progress import iterate_with_progress
 from .exceptions import (
@@ -463,9 +463,14 @@ def _import_uvicorn_meanwhile() -> None:
 
 
 def _print_settings_help() -> None:
+    """1.0a7's `Settings:` list as it was, then ours in a section of their own."""
     formatter = click.HelpFormatter()
     with formatter.section("Settings"):
         formatter.write_dl([(s.name, f"{s.help} (default={s.default})") for s in SETTINGS])
+    with formatter.section("Settings of this server that Datasette 1.0a7 lacks"):
+        formatter.write_dl(
+            [(s.name, f"{s.help} (default={s.default})") for s in EXTRA_SETTINGS]
+        )
     click.echo(formatter.getvalue())
 
 
