@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
 from .exceptions import Forbidden, StartupError
-from . import request_memo
+from . import permission_memo, request_memo
 from .plugins import pm
 from .utils import await_me_maybe
 
@@ -120,10 +120,10 @@ async def permission_allowed(
         key = _memo_key(actor, action, resource)
     if key is not None and key in memo:  # type: ignore[operator]
         result = memo[key]  # type: ignore[index]
+    elif key is not None:
+        result = memo[key] = await _answer_kept(datasette, memo, key, actor, action, resource)  # type: ignore[index]
     else:
         result = await _ask_hooks(datasette, actor, action, resource)
-        if key is not None:
-            memo[key] = result  # type: ignore[index]
     used_default = result is None
     if used_default:
         result = default
@@ -169,6 +169,23 @@ def utc_now_iso() -> str:
 def _iso_second(second: int) -> str:
     moment = datetime.datetime.fromtimestamp(second, datetime.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+async def _answer_kept(
+    datasette: Datasette, memo: dict, key: tuple, actor: Optional[dict], action: str, resource: Any
+) -> Any:
+    """The hooks' answer, kept across requests while only core's rules answer and what
+    they read is unchanged (permission_memo.py)."""
+    read = permission_memo.inputs(datasette, actor, action, resource) if permission_memo.core_only(memo) else None
+    if read is None:
+        return await _ask_hooks(datasette, actor, action, resource)
+    answers = permission_memo.answers_for(datasette)
+    result = answers.get(key, read)
+    if result is permission_memo.MISSING:
+        result = await _ask_hooks(datasette, actor, action, resource)
+        if result is True or result is False or result is None:
+            answers.keep(key, read, result)
+    return result
 
 
 async def _ask_hooks(datasette: Datasette, actor: Optional[dict], action: str, resource: Any) -> Any:
