@@ -18,7 +18,8 @@ request (the implementations are looked at once per request).
 
 Not kept: `view-query` (its `allow` block comes from the async `canned_queries` hook),
 actors carrying token restrictions (`_r`, whose rule reads the registered permissions),
-checks asked from inside a hook, and anything outside a request.
+actors JSON could confuse with another (a tuple, a non-string key: the key is the
+actor's JSON), checks asked from inside a hook, and anything outside a request.
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ def _core_only_now() -> bool:
 def inputs(datasette: Datasette, actor: Optional[dict], action: str, resource: Any) -> Optional[tuple]:
     """What core's rules read for this check, `(values, public state)`, or None if the
     answer is not to be kept."""
-    if action == "view-query" or (actor is not None and (not isinstance(actor, dict) or "_r" in actor)):
+    if action == "view-query":
+        return None
+    if actor is not None and (not isinstance(actor, dict) or "_r" in actor or not _plain(actor)):
         return None
     public = getattr(datasette, "public", None)
     settings = (datasette.setting("default_deny"), datasette.setting("default_allow_sql"))
@@ -110,6 +113,19 @@ def inputs(datasette: Datasette, actor: Optional[dict], action: str, resource: A
         return _metadata_read(metadata, resource) + settings, state
     except Exception:  # malformed metadata: let the rules raise or answer as they do
         return None
+
+
+def _plain(value: Any) -> bool:
+    """Whether `value` is made only of what JSON writes one way (dicts with string keys,
+    lists, strings, numbers, booleans, None): then equal JSON means an equal actor, and
+    the actor's JSON, which keys kept answers, cannot stand for two different actors."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return True
+    if type(value) is list:
+        return all(_plain(item) for item in value)
+    if type(value) is dict:
+        return all(type(key) is str and _plain(item) for key, item in value.items())
+    return False
 
 
 def _metadata_read(metadata: dict, resource: Any) -> tuple:

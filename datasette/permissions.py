@@ -108,8 +108,9 @@ async def permission_allowed(
 
     Within a request the hooks answer each (actor, action, resource) once: a page that
     checks the same thing again (a table page and its facets, a visibility cascade) gets
-    the first answer from the request memo (request_memo.py). Every check is still
-    recorded for /-/permissions.
+    the first answer from the request memo (request_memo.py). While only core's rules
+    answer, their answers are also kept across requests for as long as what they read
+    is unchanged (permission_memo.py). Every check is still recorded for /-/permissions.
     """
     if default is _UNSET:
         permission = datasette.permissions.get(action)
@@ -118,12 +119,12 @@ async def permission_allowed(
     key = None
     if memo is not None and not _in_hooks.get():
         key = _memo_key(actor, action, resource)
-    if key is not None and key in memo:  # type: ignore[operator]
-        result = memo[key]  # type: ignore[index]
-    elif key is not None:
-        result = memo[key] = await _answer_kept(datasette, memo, key, actor, action, resource)  # type: ignore[index]
-    else:
+    if key is None:
         result = await _ask_hooks(datasette, actor, action, resource)
+    else:
+        result = memo.get(key, _UNSET)  # type: ignore[union-attr]
+        if result is _UNSET:
+            result = memo[key] = await _answer_kept(datasette, memo, key, actor, action, resource)  # type: ignore[index]
     used_default = result is None
     if used_default:
         result = default
@@ -176,7 +177,10 @@ async def _answer_kept(
 ) -> Any:
     """The hooks' answer, kept across requests while only core's rules answer and what
     they read is unchanged (permission_memo.py)."""
-    read = permission_memo.inputs(datasette, actor, action, resource) if permission_memo.core_only(memo) else None
+    read = None
+    if permission_memo.core_only(memo):
+        # Only for actors whose JSON (in `key`) stands for them alone: see inputs().
+        read = permission_memo.inputs(datasette, actor, action, resource)
     if read is None:
         return await _ask_hooks(datasette, actor, action, resource)
     answers = permission_memo.answers_for(datasette)

@@ -143,3 +143,26 @@ async def test_token_restrictions_and_actors_are_kept_apart(make_ds, data_path):
     assert await status(ds, actor={"id": "bob"}) == 403
     assert await status(ds, actor={"id": "alice", "_r": {"a": ["ir"]}}) == 403
     assert await status(ds, actor={"id": "alice"}) == 200
+
+
+class IntKeyActor:
+    """An actor JSON writes like {"1": "alice"} but whose key is the number 1."""
+
+    @hookimpl
+    def actor_from_request(self, request):
+        if request.headers.get("x-int-actor"):
+            return {1: "alice"}
+        return None
+
+
+@pytest.mark.asyncio
+async def test_actors_that_json_cannot_tell_apart_are_not_confused(make_ds, data_path):
+    ds = make_ds([data_path], metadata={"allow": {"1": "alice"}})
+    assert await status(ds, actor={"1": "alice"}) == 200
+    pm.register(IntKeyActor(), name="memo-int-actor")
+    try:
+        response = await ds.client.get(ROW, headers={"x-int-actor": "1"})
+    finally:
+        pm.unregister(name="memo-int-actor")
+    # actor.get("1") finds nothing on {1: "alice"}: the allow block refuses it.
+    assert response.status_code == 403
