@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import importlib
 import json
 import os
 import secrets
@@ -790,15 +791,15 @@ class Datasette:
 
     def routes(self) -> list:
         """The route table: `(compiled regex, view)` pairs, plugin routes first."""
-        # routes.py imports every view; it is imported at the end of this module.
+        # build_routes is imported at the end of this module (the note there says why).
         return build_routes(self)
 
     _routes = routes  # the 1.0a7 name
 
     def app(self) -> Any:
         """The ASGI application, plugin `asgi_wrapper` hooks inside response compression."""
-        # router.py imports routes.py and so the views: build_app is imported at the end of
-        # this module. Compression is needed only here, where the stack is built.
+        # build_app is imported at the end of this module (the note there says why).
+        # Compression is needed only here, where the stack is built.
         from .utils.compression import GzipMiddleware, enabled
 
         # The column statistics indexer starts after the server's lifespan start-up.
@@ -1006,29 +1007,48 @@ def _utc_now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat()
 
 
-# The route table and the router import every view, and some views reach back here for
-# names defined above, so they are imported last. Names Datasette 1.0a7 exposed on this
-# module, which plugins and tests import from here, follow.
+# The router and the route table are imported last, after the names above, as the
+# views they name (imported on first use) may reach back here for them. Names Datasette 1.0a7 exposed on this module, which plugins and tests
+# import from here, follow; its view classes are imported when first asked for
+# (`__getattr__` below), so start-up does not import every page (issue 15).
 from .routes import build_routes, permanent_redirect, wrap_view  # noqa: E402,F401
 from .router import DatasetteRouter, build_app  # noqa: E402,F401
 from .client import DatasetteClient  # noqa: E402,F401,F811
 from .exceptions import NotFound as _NotFound  # noqa: E402
-from .views.auth import AuthTokenView, CreateTokenView, LogoutView  # noqa: E402,F401
-from .views.database import DatabaseView  # noqa: E402,F401
-from .views.database_create import TableCreateView  # noqa: E402,F401
-from .views.debug import (  # noqa: E402,F401
-    AllowDebugView,
-    ApiExplorerView,
-    MessagesDebugView,
-    PatternPortfolioView,
-    PermissionsDebugView,
-)
-from .views.index import IndexView  # noqa: E402,F401
-from .views.row import RowView  # noqa: E402,F401
-from .views.row_write import RowDeleteView, RowUpdateView  # noqa: E402,F401
 from .views.special import JsonDataView  # noqa: E402,F401
-from .views.table_write import TableDropView, TableInsertView, TableUpsertView  # noqa: E402,F401
 from .custom_pages import _pattern as route_pattern_from_filepath  # noqa: E402,F401
+
+# 1.0a7 view classes importable from this module: name -> module under datasette.views.
+_VIEW_MODULES = {
+    "AuthTokenView": "auth",
+    "CreateTokenView": "auth",
+    "LogoutView": "auth",
+    "DatabaseView": "database",
+    "TableCreateView": "database_create",
+    "AllowDebugView": "debug",
+    "ApiExplorerView": "debug",
+    "MessagesDebugView": "debug",
+    "PatternPortfolioView": "debug",
+    "PermissionsDebugView": "debug",
+    "IndexView": "index",
+    "RowView": "row",
+    "RowDeleteView": "row_write",
+    "RowUpdateView": "row_write",
+    "TableDropView": "table_write",
+    "TableInsertView": "table_write",
+    "TableUpsertView": "table_write",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """`from datasette.app import TableInsertView` and the like: the 1.0a7 view classes,
+    imported on first use."""
+    module = _VIEW_MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__package__}.views.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
 
 class NotFoundExplicit(_NotFound):

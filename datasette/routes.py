@@ -2,10 +2,13 @@
 
 This is the only module that imports the views. Each entry is `(compiled regex, view)`
 where a view is an async callable `view(request, send)` returning a `Response` or None.
+Core views are named by module and class and imported on their first request
+(`LazyView`): start-up then imports only what the first pages need (issue 15).
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -15,33 +18,7 @@ from .templating import STATIC
 from .utils import await_me_maybe, call_with_supported_arguments
 from .utils.asgi import Request, Response, Send, asgi_send_file, asgi_static
 from .views.base import View
-from .views.database import DatabaseView
-from .views.index import IndexView
-from .views.activity import AuditView, JobsView
-from .views.replication import ReplicationView
-from .views.auth import AuthTokenView, CreateTokenView, LogoutView
-from .views.debug import (
-    AllowDebugView,
-    ApiExplorerView,
-    MessagesDebugView,
-    PatternPortfolioView,
-    PermissionsDebugView,
-)
-from .views.database_create import TableCreateView
-from .views.download import DatabaseDownload
-from .views.public import PublicView
-from .views.row import RowView
-from .views.row_write import RowDeleteView, RowUpdateView
-from .views.stats import (
-    RowEditView,
-    SuggestView,
-    TableFormView,
-    TableInsertFormView,
-    TableStatsView,
-)
 from .views.special import JsonDataView
-from .views.table import TableView
-from .views.table_write import TableDropView, TableInsertView, TableUpsertView
 
 if TYPE_CHECKING:
     from .app import Datasette
@@ -93,6 +70,33 @@ def wrap_view(view_fn_or_class: Any, datasette: Datasette) -> Callable:
 
     function_view.__name__ = getattr(view_fn_or_class, "__name__", "view")
     return function_view
+
+
+class LazyView:
+    """A core view named by its module (under `datasette.views`) and class, imported and
+    made on its first request: a server answering its first request should not pay for
+    importing every page it has (issue 15)."""
+
+    def __init__(self, datasette: Datasette, module: str, name: str):
+        self.datasette = datasette
+        self.module = module
+        self.class_name = name
+        self.__name__ = name  # what the route tests and 1.0a7 callers read; may be renamed
+        self._view: Optional[Callable] = None
+
+    def load(self) -> Callable:
+        """The wrapped view, importing its module the first time."""
+        if self._view is None:
+            module = importlib.import_module(f"{__package__}.views.{self.module}")
+            view_class = getattr(module, self.class_name)
+            self._view = wrap_view(view_class(), self.datasette)
+        return self._view
+
+    async def __call__(self, request: Request, send: Send) -> Any:
+        view = self._view
+        if view is None:
+            view = self.load()
+        return await view(request, send)
 
 
 def permanent_redirect(
@@ -162,10 +166,13 @@ def build_routes(datasette: Datasette) -> list:
         )
         add(wrap_view(view, datasette), r"/-/" + filename + r"(\.(?P<format>json))?$", cors=True)
 
+    def lazy(module: str, name: str) -> LazyView:
+        return LazyView(datasette, module, name)
+
     def for_asking_actor(info: Callable) -> Callable:
         return lambda request: info(datasette, request.actor)
 
-    add(wrap_view(IndexView(), datasette), r"/(\.(?P<format>jsono?))?$", cors=True)
+    add(lazy("index", "IndexView"), r"/(\.(?P<format>jsono?))?$", cors=True)
     add(favicon, r"/favicon\.ico$")
     add(asgi_static(STATIC), r"/-/static/(?P<path>.*)$")
     for mount, directory in datasette.static_mounts:
@@ -195,39 +202,39 @@ def build_routes(datasette: Datasette) -> list:
     databases_info = for_asking_actor(introspection.visible_databases_info)
     add_json_page("databases", databases_info, needs_request=True)
     add_json_page("actor", datasette._actor, needs_request=True, permission=None)
-    add(wrap_view(AuthTokenView(), datasette), r"/-/auth-token$")
-    add(wrap_view(CreateTokenView(), datasette), r"/-/create-token$")
-    add(wrap_view(ApiExplorerView(), datasette), r"/-/api$")
-    add(wrap_view(LogoutView(), datasette), r"/-/logout$")
-    add(wrap_view(PublicView(), datasette), r"/-/public(\.(?P<format>json))?$")
-    add(wrap_view(PermissionsDebugView(), datasette), r"/-/permissions$")
-    add(wrap_view(MessagesDebugView(), datasette), r"/-/messages$")
-    add(wrap_view(AllowDebugView(), datasette), r"/-/allow-debug$")
-    add(wrap_view(PatternPortfolioView(), datasette), r"/-/patterns$")
-    add(wrap_view(AuditView(), datasette), r"/-/audit(\.(?P<format>json|csv))?$")
-    add(wrap_view(JobsView(), datasette), r"/-/jobs(\.(?P<format>json))?$")
-    add(wrap_view(ReplicationView(), datasette), r"/-/litestream(\.(?P<format>json))?$")
-    add(wrap_view(DatabaseDownload(), datasette), r"/(?P<database>[^\/\.]+)\.db$", cors=True)
+    add(lazy("auth", "AuthTokenView"), r"/-/auth-token$")
+    add(lazy("auth", "CreateTokenView"), r"/-/create-token$")
+    add(lazy("debug", "ApiExplorerView"), r"/-/api$")
+    add(lazy("auth", "LogoutView"), r"/-/logout$")
+    add(lazy("public", "PublicView"), r"/-/public(\.(?P<format>json))?$")
+    add(lazy("debug", "PermissionsDebugView"), r"/-/permissions$")
+    add(lazy("debug", "MessagesDebugView"), r"/-/messages$")
+    add(lazy("debug", "AllowDebugView"), r"/-/allow-debug$")
+    add(lazy("debug", "PatternPortfolioView"), r"/-/patterns$")
+    add(lazy("activity", "AuditView"), r"/-/audit(\.(?P<format>json|csv))?$")
+    add(lazy("activity", "JobsView"), r"/-/jobs(\.(?P<format>json))?$")
+    add(lazy("replication", "ReplicationView"), r"/-/litestream(\.(?P<format>json))?$")
+    add(lazy("download", "DatabaseDownload"), r"/(?P<database>[^\/\.]+)\.db$", cors=True)
     add(
-        wrap_view(DatabaseView(), datasette),
+        lazy("database", "DatabaseView"),
         r"/(?P<database>[^\/\.]+)(\.(?P<format>\w+))?$",
         cors=database_cors,
     )
     database_part = r"/(?P<database>[^\/\.]+)"
     table_part = database_part + r"/(?P<table>[^\/\.]+)"
     row_part = database_part + r"/(?P<table>[^/]+?)/(?P<pks>[^/]+?)"
-    add(wrap_view(TableCreateView(), datasette), database_part + r"/-/create$", cors=True)
-    add(wrap_view(TableInsertView(), datasette), table_part + r"/-/insert$", cors=True)
-    add(wrap_view(TableUpsertView(), datasette), table_part + r"/-/upsert$", cors=True)
-    add(wrap_view(TableDropView(), datasette), table_part + r"/-/drop$", cors=True)
-    add(wrap_view(TableStatsView(), datasette), table_part + r"/-/stats\.json$", cors=True)
-    add(wrap_view(SuggestView(), datasette), table_part + r"/-/suggest\.json$", cors=True)
-    add(wrap_view(TableFormView(), datasette), table_part + r"/-/form\.json$")
-    add(wrap_view(TableInsertFormView(), datasette), table_part + r"/-/insert-form$")
-    add(wrap_view(RowEditView(), datasette), row_part + r"/-/edit$")
-    add(wrap_view(RowDeleteView(), datasette), row_part + r"/-/delete$", cors=True)
-    add(wrap_view(RowUpdateView(), datasette), row_part + r"/-/update$", cors=True)
-    table_view = wrap_view(TableView(), datasette)
+    add(lazy("database_create", "TableCreateView"), database_part + r"/-/create$", cors=True)
+    add(lazy("table_write", "TableInsertView"), table_part + r"/-/insert$", cors=True)
+    add(lazy("table_write", "TableUpsertView"), table_part + r"/-/upsert$", cors=True)
+    add(lazy("table_write", "TableDropView"), table_part + r"/-/drop$", cors=True)
+    add(lazy("stats", "TableStatsView"), table_part + r"/-/stats\.json$", cors=True)
+    add(lazy("stats", "SuggestView"), table_part + r"/-/suggest\.json$", cors=True)
+    add(lazy("stats", "TableFormView"), table_part + r"/-/form\.json$")
+    add(lazy("stats", "TableInsertFormView"), table_part + r"/-/insert-form$")
+    add(lazy("stats", "RowEditView"), row_part + r"/-/edit$")
+    add(lazy("row_write", "RowDeleteView"), row_part + r"/-/delete$", cors=True)
+    add(lazy("row_write", "RowUpdateView"), row_part + r"/-/update$", cors=True)
+    table_view = lazy("table", "TableView")
     table_view.__name__ = "table_view"  # 1.0a7's name, which route tests look for
     add(
         table_view,
@@ -235,7 +242,7 @@ def build_routes(datasette: Datasette) -> list:
         cors=True,
     )
     add(
-        wrap_view(RowView(), datasette),
+        lazy("row", "RowView"),
         r"/(?P<database>[^\/\.]+)/(?P<table>[^/]+?)/(?P<pks>[^/]+?)(\.(?P<format>\w+))?$",
         cors=True,
     )

@@ -1,13 +1,18 @@
 """Routing through one joined regex (datasette/route_table.py): the first route whose
 regex matches wins, exactly as trying them one by one did, with the same URL variables."""
 
+import os
 import re
+import sqlite3
+import subprocess
+import sys
 
 import pytest
 
 from datasette import hookimpl
 from datasette.plugins import pm
 from datasette.route_table import RouteTable, without_captures
+from datasette.routes import LazyView
 from datasette.utils.asgi import Response
 
 
@@ -115,3 +120,49 @@ async def test_plugin_routes_with_backreferences_still_route(make_ds):
         assert (await ds.client.get("/-/versions.json")).status_code == 200
     finally:
         pm.unregister(name="route-table-backreference")
+
+
+# -- core views imported on their first request (issue 15) ---------------------------------
+
+
+def test_importing_the_command_line_imports_no_page_view():
+    """Start-up imports the views its first pages need, not every page (routes.LazyView)."""
+    code = (
+        "import sys, datasette.cli; "
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('datasette.views.'))))"
+    )
+    env = dict(os.environ, DATASETTE_LOAD_PLUGINS="")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout.split()
+    for module in ("table", "row", "database", "index", "query", "table_write", "replication"):
+        assert f"datasette.views.{module}" not in out
+    assert "datasette.views.special" in out  # /-/versions.json and the other JSON pages
+
+
+@pytest.mark.asyncio
+async def test_a_lazy_view_is_imported_and_made_once_then_serves(make_ds, tmp_path):
+    path = tmp_path / "db.db"
+    conn = sqlite3.connect(path)
+    conn.execute("create table t (id integer primary key, name text)")
+    conn.execute("insert into t values (1, 'one')")
+    conn.commit()
+    conn.close()
+    ds = make_ds([str(path)])
+    lazy = next(view for regex, view in ds.routes() if view.__name__ == "RowView")
+    assert isinstance(lazy, LazyView)
+    assert lazy.load() is lazy.load()  # one instance per route, made on first use
+    response = await ds.client.get("/db/t/1.json")
+    assert response.status_code == 200
+    assert response.json()["rows"] == [{"id": 1, "name": "one"}]
+    assert "datasette.views.row" in sys.modules
+
+
+def test_the_1_0a7_view_names_stay_importable_from_datasette_app():
+    import datasette.app
+    from datasette.app import DatabaseView, TableInsertView
+    from datasette.views.database import DatabaseView as direct
+    from datasette.views.table_write import TableInsertView as direct_insert
+
+    assert DatabaseView is direct and TableInsertView is direct_insert
+    assert not hasattr(datasette.app, "NoSuchView")
