@@ -21,6 +21,7 @@ import time  # noqa: E402
 import pytest  # noqa: E402
 
 from datasette.app import Datasette  # noqa: E402
+from datasette.plugins import pm  # noqa: E402
 
 from .fixtures import READ_API_METADATA, make_read_api_db, make_sample_db  # noqa: E402
 
@@ -137,3 +138,17 @@ def read_api_server(read_api_db_path):
     with ServerThread(ds) as server:
         yield server
     ds.close()
+
+
+@pytest.fixture
+def registered():
+    """`registered(obj, name)` registers a plugin object, unregistered after the test."""
+    names = []
+
+    def register(plugin, name):
+        pm.register(plugin, name=name)
+        names.append(name)
+
+    yield register
+    for name in names:
+        pm.unregister(name=name)

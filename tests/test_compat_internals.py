@@ -22,7 +22,6 @@ from click.testing import CliRunner
 
 import datasette
 from datasette.cli import cli
-from datasette.plugins import pm
 from datasette.utils.asgi import Response
 from datasette.views.base import View
 
@@ -42,19 +41,6 @@ def data_db(tmp_path):
     conn.close()
     return str(path)
 
-
-@pytest.fixture
-def registered():
-    """`registered(obj, name)` registers a plugin object, unregistered after the test."""
-    names = []
-
-    def register(plugin, name):
-        pm.register(plugin, name=name)
-        names.append(name)
-
-    yield register
-    for name in names:
-        pm.unregister(name=name)
 
 
 def cookies(ds, actor=ROOT):

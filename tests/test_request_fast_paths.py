@@ -15,7 +15,6 @@ import sqlite3
 import pytest
 
 from datasette import hookimpl
-from datasette.plugins import pm
 from datasette.utils.asgi import Request, Response
 
 
@@ -29,18 +28,6 @@ def db_path(tmp_path):
     conn.close()
     return str(path)
 
-
-@pytest.fixture
-def registered():
-    names = []
-
-    def register(plugin, name):
-        pm.register(plugin, name=name)
-        names.append(name)
-
-    yield register
-    for name in names:
-        pm.unregister(name=name)
 
 
 class HeaderActor:
