@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import importlib
 import json
 import os
@@ -1001,10 +1000,6 @@ def _first_config_file(config_dir: Path, stem: str) -> tuple:
                 raise StartupError(f"{kind} file {path} must contain a JSON or YAML object")
             return parsed, path.name
     return {}, f"{stem}.json"
-
-
-def _utc_now_iso() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat()
 
 
 # The router and the route table are imported last, after the names above, as the

@@ -5,11 +5,8 @@ from __future__ import annotations
 import datetime
 
 
-def utc_now() -> str:
-    """The current UTC time as ISO 8601 with seconds."""
-    return (
-        datetime.datetime.now(datetime.timezone.utc)
-        .replace(microsecond=0)
-        .isoformat()
-        .replace("+00:00", "Z")
-    )
+def utc_now(timespec: str = "seconds") -> str:
+    """The current UTC time as ISO 8601 ending in `Z`, to the second by default
+    (`timespec="milliseconds"` where rows written in one second must still sort)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return now.isoformat(timespec=timespec).replace("+00:00", "Z")

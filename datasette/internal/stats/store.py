@@ -7,9 +7,10 @@ connection (`execute_fn`). The table layout is in `schema.py`.
 
 from __future__ import annotations
 
-import datetime
 import json
 from typing import Any, Dict, List, Optional
+
+from .. import clock
 
 # Columns of `stats_columns` holding the statistics, in the order `compute` names them.
 STAT_FIELDS = (
@@ -32,9 +33,9 @@ STAT_FIELDS = (
 
 
 def utc_now() -> str:
-    """The current UTC time as ISO 8601 with milliseconds."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """To the millisecond: a table indexed again within the same second must show a new
+    `indexed_at`."""
+    return clock.utc_now("milliseconds")
 
 
 # -- the queue ----------------------------------------------------------------------------------
