@@ -15,6 +15,7 @@ import threading
 import time
 from typing import Any, Optional
 
+from ..batching import PendingRows
 from .clock import actor_id_of, actor_json, utc_text
 
 logger = logging.getLogger("datasette.activity")
@@ -34,9 +35,7 @@ class AuditLog:
 
     def __init__(self, internal_db: Any):
         self._db = internal_db
-        self._lock = threading.Lock()
-        self._pending: list = []
-        self._batch_queued = False
+        self._pending = PendingRows(internal_db, self._write_pending)
         self._last_batch_at = 0.0
         self.batch_interval = 0.05
         """Least seconds between two audit commits (see `_write_pending`)."""
@@ -78,28 +77,9 @@ class AuditLog:
             detail_text,
         )
         try:
-            await self._enqueue(row)
+            await self._pending.add(row)
         except Exception:  # the user's request goes on; the row is in the log instead
             logger.exception("Could not queue audit row %r", row)
-
-    async def _enqueue(self, row: tuple) -> None:
-        with self._lock:
-            self._pending.append(row)
-            if self._batch_queued:
-                return
-            self._batch_queued = True
-        try:
-            await self._db.execute_write_fn(self._write_pending, block=False)
-        except BaseException:
-            with self._lock:
-                self._batch_queued = False
-            raise
-
-    def _take_pending(self) -> list:
-        with self._lock:
-            rows, self._pending = self._pending, []
-            self._batch_queued = False
-        return rows
 
     def _write_pending(self, conn: Any) -> int:
         """Runs on the writer: insert every pending row in one transaction.
@@ -111,7 +91,7 @@ class AuditLog:
         wait = self.batch_interval - (time.monotonic() - self._last_batch_at)
         if wait > 0 and threading.current_thread().name.startswith("datasette-writer"):
             time.sleep(wait)  # on the writer thread only, never on an event loop
-        rows = self._take_pending()
+        rows = self._pending.take()
         self._last_batch_at = time.monotonic()
         if not rows:
             return 0
@@ -125,10 +105,9 @@ class AuditLog:
 
     async def flush(self) -> None:
         """Wait until every row recorded so far is written (or has failed and been logged)."""
-        await self._db.execute_write_fn(self._write_pending)
+        await self._pending.flush()
 
     @property
     def pending(self) -> int:
         """Rows recorded but not written yet."""
-        with self._lock:
-            return len(self._pending)
+        return len(self._pending)

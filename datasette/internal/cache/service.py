@@ -24,6 +24,7 @@ import uuid
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
+from ..batching import PendingRows
 from ..clock import utc_now
 from .generation import Generations
 
@@ -102,10 +103,9 @@ class ResultCache:
         self.process = uuid.uuid4().hex
         self._memory: "OrderedDict[str, list]" = OrderedDict()
         self._lock = threading.Lock()
-        self._pending: dict = {}
+        self._pending = PendingRows(internal_db, self._write_pending)
         # Keys of mutable entries this process queued for the table, oldest first.
         self._written: "OrderedDict[str, None]" = OrderedDict()
-        self._batch_queued = False
         self._cleaned = False
         self.hits = 0
         """Results served from the cache (memory or table)."""
@@ -206,33 +206,23 @@ class ResultCache:
             return
         if len(text) > MAX_STORED_CHARS:
             return
-        with self._lock:
-            self._pending[key] = (key, database, scope, self.process, text, utc_now())
-            if scope == "mutable":
+        if scope == "mutable":
+            with self._lock:
                 self._written[key] = None
                 while len(self._written) > self.max_entries:
                     self._written.popitem(last=False)
-            if self._batch_queued:
-                return
-            self._batch_queued = True
         try:
-            await self._db.execute_write_fn(self._write_pending, block=False)
+            await self._pending.add(
+                (key, database, scope, self.process, text, utc_now()), key=key
+            )
         except Exception:
-            with self._lock:
-                self._batch_queued = False
             logger.warning("Result cache write could not be queued", exc_info=True)
-
-    def _take_pending(self) -> list:
-        with self._lock:
-            rows, self._pending = list(self._pending.values()), {}
-            self._batch_queued = False
-        return rows
 
     def _write_pending(self, conn: Any) -> int:
         """Runs on the internal writer: store every pending entry in one transaction,
         then drop the oldest beyond `max_entries` (and, once per process, the mutable
         entries earlier processes left, which can never be hit again)."""
-        rows = self._take_pending()
+        rows = self._pending.take()
         if not rows:
             return 0
         try:
@@ -256,7 +246,7 @@ class ResultCache:
 
     async def flush(self) -> None:
         """Wait until every entry recorded so far is written (or has failed and been logged)."""
-        await self._db.execute_write_fn(self._write_pending)
+        await self._pending.flush()
 
     def clear_memory(self) -> None:
         """Forget the in-memory front (the table keeps its entries)."""
