@@ -186,17 +186,13 @@ def check_databases(ds: Datasette) -> None:
     """Probe every database file once, turning failures into one clear error line."""
 
     async def probe() -> None:
-        databases = list(ds.databases.values())
-        # At once on the read threads (each opens its first connection, which the catalog
-        # then reuses); failures are reported in the databases' order, as one at a time.
-        outcomes = await asyncio.gather(
-            *(database.execute_fn(check_connection) for database in databases),
-            return_exceptions=True,
-        )
-        for database, outcome in zip(databases, outcomes):
+        # One at a time on a read thread, in the databases' order (the first failure is
+        # the one reported). Not at once: read threads taking turns at the GIL were
+        # slower than one thread (see Catalog._refresh_together), and one thread mostly
+        # opens each database's connection where the catalog then reads it.
+        for database in list(ds.databases.values()):
             try:
-                if isinstance(outcome, BaseException):
-                    raise outcome
+                await database.execute_fn(check_connection)
             except SpatialiteConnectionProblem:
                 suggestion = ""
                 try:
@@ -448,16 +444,30 @@ def run_serve(config: ServeConfig, return_instance: bool = False) -> Optional[Da
     return None
 
 
+# What `uvicorn.Config.load()` and `Server.run()` import for the options `serve` passes
+# (http, ws and loop "auto", lifespan "on"): the HTTP parser's module alone is ~8 ms.
+_UVICORN_MODULES = (
+    "uvicorn",
+    "uvicorn.protocols.http.auto",
+    "uvicorn.protocols.websockets.auto",
+    "uvicorn.lifespan.on",
+    "uvicorn.loops.auto",
+    "uvloop",
+)
+
+
 def _import_uvicorn_meanwhile() -> None:
-    """Import uvicorn on another thread while the checks and the catalog wait on SQLite
-    (which lets go of the GIL): its ~20 ms then mostly overlap them. `_run_server`'s own
-    import waits for this one to finish; a failure there is raised as usual."""
+    """Import uvicorn and the modules it loads when it starts, on another thread, while
+    the checks and the catalog wait on SQLite (which lets go of the GIL): their ~30 ms
+    then mostly overlap them. `_run_server`'s own import waits for this one to finish;
+    a failure there is raised as usual."""
 
     def load() -> None:
-        try:
-            importlib.import_module("uvicorn")
-        except Exception:
-            pass  # _run_server imports it again and reports the failure
+        for module in _UVICORN_MODULES:
+            try:
+                importlib.import_module(module)
+            except Exception:
+                pass  # uvicorn imports it again (or does without) and reports a failure
 
     threading.Thread(target=load, name="datasette-import-uvicorn", daemon=True).start()
 

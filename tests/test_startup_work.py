@@ -263,3 +263,49 @@ def test_text_that_is_not_utf8_is_read_with_the_connections_own_decoding(tmp_pat
     assert {row[1] for row in snapshot.columns} == {"t", "u"}
     # The connection's own factories are back for the next query.
     assert conn.row_factory is sqlite3.Row and conn.text_factory is replacing
+
+
+def test_rows_written_many_per_statement_are_every_row_and_replace_as_before():
+    conn = sqlite3.connect(":memory:")
+    catalog.create_catalog_tables(conn)
+    # 450 rows: two full statements of 200 rows and a short one; NULLs among them.
+    rows = [("db", f"t{n // 4}", n % 4, f"c{n}", "TEXT", 0, None if n % 2 else "'x'", 0, 0)
+            for n in range(450)]
+    catalog.insert_rows(conn, "catalog_columns", rows)
+    stored = conn.execute("select * from catalog_columns order by cid, name").fetchall()
+    assert sorted(stored) == sorted(rows)
+    # Same key again: replaced, as `INSERT OR REPLACE` one row at a time did.
+    catalog.insert_rows(conn, "catalog_columns", [("db", "t0", 0, "c0", "INTEGER", 1, None, 1, 0)])
+    assert conn.execute(
+        "select type, \"notnull\" from catalog_columns where table_name = 't0' and name = 'c0'"
+    ).fetchall() == [("INTEGER", 1)]
+    assert conn.execute("select count(*) from catalog_columns").fetchone()[0] == 450
+    catalog.insert_rows(conn, "catalog_columns", [])  # nothing to write is no statement
+
+
+@pytest.mark.asyncio
+async def test_a_fresh_catalog_of_many_tables_is_every_row_of_every_table(make_ds, tmp_path):
+    path = tmp_path / "wide.db"
+    conn = sqlite3.connect(path)
+    for n in range(130):  # 520 columns: more than two statements' worth of rows
+        conn.execute(f"create table t{n} (id integer primary key, a text, b real, c)")
+    conn.commit()
+    ds = make_ds([str(path)])
+    await ds.invoke_startup()
+    internal = ds.get_internal_database()
+    stored = await internal.execute(
+        "select table_name, cid, name, type, is_pk from catalog_columns"
+        " where database_name = 'wide'"
+    )
+    expected = sorted(
+        (f"t{n}", cid, name, kind, int(cid == 0))
+        for n in range(130)
+        for cid, (name, kind) in enumerate(
+            [("id", "INTEGER"), ("a", "TEXT"), ("b", "REAL"), ("c", "")]
+        )
+    )
+    assert sorted(tuple(row) for row in stored.rows) == expected
+    tables = await internal.execute(
+        "select count(*) from catalog_tables where database_name = 'wide'"
+    )
+    assert tables.first()[0] == 130
