@@ -31,6 +31,7 @@ from .exceptions import (
     SQLOperationalError,
     SQLProgrammingError,
 )
+from .schema_probe import SchemaProbe
 from .tracer import trace
 from .utils import schema as schema_utils
 from .utils.sqlite import (
@@ -270,6 +271,9 @@ class Database:
         # Used when num_sql_threads is 0: everything runs inline on the event loop.
         self._inline_read_connection: Any = None
         self._inline_write_connection: Any = None
+        # Writes finished (or queued, block=False) through this object: answers kept for a
+        # whole request (internal/watch.py) are worked out again after one.
+        self.writes_finished = 0
         # Short reads run on the event loop first (inline_reads.py), with threads; not for
         # a subclass that changes how reads run (a follower opens a connection per read).
         self._inline_reads = InlineReads(self.connect)
@@ -279,8 +283,10 @@ class Database:
         )
         self._schema_cache: dict = {}
         self._schema_cache_version: Optional[int] = None
-        self._probe_connection: Any = None
-        self._probe_lock = threading.Lock()
+        # Anonymous memory databases have no shared schema to probe (see probe_schema_version).
+        self._schema_probe = SchemaProbe(
+            None if self.is_memory else path, mode, self._open_probe_connection
+        )
         # Set by the internal-database store, whose connections skip prepare_connection
         # hooks and get WAL + durable commits.
         self.is_internal = False
@@ -429,13 +435,14 @@ class Database:
             self._writer.stop()
         with self._file_connections_lock:
             conns, self._file_connections = self._file_connections, []
-        self._probe_connection = None
         self._inline_reads.close()
         for conn in conns:
             try:
                 conn.close()
             except Exception:
                 pass
+        # Last: closing its file descriptor drops this process's locks on the file.
+        self._schema_probe.close()
 
     # -- reads --------------------------------------------------------------------------
 
@@ -637,6 +644,7 @@ class Database:
                 raise
             raise translated from e
         finally:
+            self.writes_finished += 1
             # A grouped task run again (its group's transaction was lost) reads it again.
             if not (after and after[-1] == known == self._schema_cache_version):
                 # The write may have changed the schema: look again next time.
@@ -816,21 +824,16 @@ class Database:
             checked.add(self._token)
 
     def probe_schema_version(self) -> Optional[int]:
-        """`PRAGMA schema_version` read right here, without a trip to a read thread.
+        """The schema version read right here, without a trip to a read thread.
 
-        Uses a connection of its own that never waits for a lock (a busy database gives
-        None, and the caller asks a read thread instead), so the event loop is never held
-        up by a writer. Anonymous memory databases have no shared schema to probe.
+        From the file's header in rollback-journal mode, else `PRAGMA schema_version` on
+        a connection of its own that never waits for a lock (see schema_probe.py): a busy
+        database gives None, and the caller asks a read thread instead, so the event loop
+        is never held up by a writer. Anonymous memory databases have no shared schema.
         """
         if self.is_memory and not self.memory_name:
             return None
-        with self._probe_lock:
-            try:
-                if self._probe_connection is None:
-                    self._probe_connection = self._open_probe_connection()
-                return schema_utils.schema_version(self._probe_connection)
-            except sqlite3.Error:
-                return None
+        return self._schema_probe.version()
 
     def _open_probe_connection(self) -> Any:
         if self.memory_name:

@@ -4,7 +4,7 @@
 computing them with `compute()` only when no entry exists for the database's current
 state (`generation.py`). Entries live in the internal table `result_cache` (`schema.py`),
 with a bounded in-memory front of the most recently used ones, so a hit usually costs a
-dictionary lookup and one `PRAGMA data_version` on the database's watcher connection.
+dictionary lookup (and, once per request, one read of the database's commit watcher).
 
 Writes never hold up a request: new entries are handed to the internal database's writer
 without waiting, and entries recorded while a batch is queued join that batch. The table
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
 from ..batching import PendingRows
 from ..clock import utc_now
+from ..watch import CommitWatch
 from .generation import Generations
 
 if TYPE_CHECKING:
@@ -86,6 +87,8 @@ class ResultCache:
     :param enabled: a callable saying whether the cache is on (the `result_cache` setting)
     :param max_entries: most rows kept in the internal table
     :param memory_entries: most entries kept in the in-memory front
+    :param watch: the instance's commit watcher (`internal/watch.py`), shared with the
+        column statistics; a private one when none is given
     """
 
     def __init__(
@@ -94,12 +97,13 @@ class ResultCache:
         enabled: Callable[[], bool],
         max_entries: int = 5000,
         memory_entries: int = 1000,
+        watch: Optional[CommitWatch] = None,
     ):
         self._db = internal_db
         self._enabled = enabled
         self.max_entries = max_entries
         self.memory_entries = memory_entries
-        self.generations = Generations()
+        self.generations = Generations(watch)
         self.process = uuid.uuid4().hex
         self._memory: "OrderedDict[str, list]" = OrderedDict()
         self._lock = threading.Lock()
@@ -254,5 +258,5 @@ class ResultCache:
             self._memory.clear()
 
     def close(self) -> None:
-        """Close the watcher connections."""
+        """Close the watcher connections, unless the instance owns the watcher."""
         self.generations.close()

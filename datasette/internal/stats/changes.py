@@ -24,8 +24,8 @@ tracked one whose event is queued ahead; if not (another process, `execute_write
 writable canned query, a trigger touching other rows), the whole database is queued for
 re-indexing as before. A database's first baseline is taken by a task of its own on the
 write thread, queued by its first tracked write, and only when the indexer has settled
-every commit up to that moment (`settled`: the `data_version` of a probe connection
-that the indexer last accounted for).
+every commit up to that moment (`settled`: the epoch of the instance's commit watcher,
+`internal/watch.py`, that the indexer last accounted for).
 
 Races with the indexer: every event and every run's end of reading gets a tick from one
 counter. An event is applied to a finished table only if that table's run stopped
@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from ...utils.sqlite import sqlite3
 from ...write_schema import sql_value
+from ..watch import CommitWatch, commit_watch
 from . import compute, deltas, store
 from .enabled import database_enabled, stats_enabled
 
@@ -80,11 +81,11 @@ class Event:
 class DatabaseSync:
     """What the ledger knows about one database's writes (guarded by `lock`)."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, watch: CommitWatch):
         self.db = db
+        self.watch = watch
         self.lock = threading.Lock()
-        self.probe: Any = None
-        self.settled: Optional[int] = None  # probe data_version the indexer accounted for
+        self.settled: Optional[int] = None  # watcher epoch the indexer accounted for
         self.deciding = False  # the indexer is between noting a version and settling it
         self.baseline: Optional[Tuple[int, int, int]] = None
         self.taking = False  # a task taking the first baseline is queued
@@ -93,14 +94,9 @@ class DatabaseSync:
         self.events: deque = deque()
 
     def probe_version(self) -> Optional[int]:
-        """`PRAGMA data_version` of a connection that never writes (hold `lock`)."""
-        try:
-            if self.probe is None:
-                self.probe = self.db.connect()
-                self.probe.execute("PRAGMA busy_timeout = 0")
-            return self.probe.execute("PRAGMA data_version").fetchone()[0]
-        except Exception:  # busy or gone: cannot tell, so "changed"
-            return None
+        """The commit watcher's epoch of the database read now; None (busy, gone)
+        matches nothing, so it counts as "changed" (hold `lock`)."""
+        return self.watch.epoch(self.db)
 
 
 def writer_state(conn: Any) -> Tuple[int, int, int]:
@@ -133,37 +129,30 @@ class Ledger:
         with self._lock:
             found = self._syncs.get(db.name)
             if found is None or found.db is not db:
-                found = self._syncs[db.name] = DatabaseSync(db)
+                found = self._syncs[db.name] = DatabaseSync(db, commit_watch(self.ds))
             return found
-
-    def close(self) -> None:
-        """Close the probe connections."""
-        with self._lock:
-            syncs, self._syncs = list(self._syncs.values()), {}
-        for sync in syncs:
-            with sync.lock:
-                if sync.probe is not None:
-                    sync.probe.close()
-                    sync.probe = None
 
     # -- the indexer's side ---------------------------------------------------------------
 
     def note(self, db: Database) -> Optional[int]:
-        """The probe version now; tracked writes wait to take a baseline until `settle`."""
+        """The watcher's epoch now; tracked writes wait to take a baseline until `settle`."""
         sync = self.sync(db)
         with sync.lock:
             sync.deciding = True
             return sync.probe_version()
 
     def settle(self, db: Database, version: Optional[int]) -> None:
-        """Every commit up to probe version `version` is accounted for (or queued)."""
+        """Every commit up to watcher epoch `version` is accounted for (or queued)."""
         sync = self.sync(db)
         with sync.lock:
             sync.settled = version
             sync.deciding = False
 
     def is_current(self, db: Database) -> bool:
-        """No queued event and no commit since the indexer last settled `db`."""
+        """No queued event and no commit since the indexer last settled `db`.
+
+        For the request path: the watcher is read once per request (`request_epoch`).
+        """
         if not db.is_mutable:
             return True
         sync = self.sync(db)
@@ -172,7 +161,7 @@ class Ledger:
                 return False
             if sync.settled is None:
                 return True  # the indexer has not looked at it: nothing to compare with
-            return sync.probe_version() == sync.settled
+            return sync.watch.request_epoch(db) == sync.settled
 
     async def verify(self, db: Database, signature: Callable[[], str]) -> bool:
         """True when every commit since the baseline was a tracked write (their events

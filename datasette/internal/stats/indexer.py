@@ -87,7 +87,7 @@ class ColumnStatsIndexer:
         self._connections: Dict[str, Any] = {}
         self._data_versions: Dict[str, int] = {}
         self._schema_versions: Dict[str, int] = {}
-        # Write tracking, and the probe connections read on the request path (is_current).
+        # Write tracking, and the commit watcher's epochs compared on the request path.
         self.ledger = changes.get_ledger(datasette)
         self._immutable_done: set = set()
         self._run: Optional[_Run] = None
@@ -120,7 +120,6 @@ class ColumnStatsIndexer:
         for conn in self._connections.values():
             conn.close()
         self._connections.clear()
-        self.ledger.close()
 
     def is_current(self, db: Any) -> bool:
         """False when `db` has had a commit the indexer has not accounted for yet, or a
@@ -128,9 +127,9 @@ class ColumnStatsIndexer:
 
         Between a write and the indexer's next look (about a second), statistics of the
         written tables may be out of date without being flagged stale yet; readers ask
-        this so that they are never presented as current. Cheap: one `PRAGMA
-        data_version` on a connection of its own. True when the indexer has not looked
-        at `db` at all (nothing to compare with) and for immutable databases.
+        this so that they are never presented as current. Cheap: the instance's commit
+        watcher (`internal/watch.py`), read once per request. True when the indexer has
+        not looked at `db` at all (nothing to compare with) and for immutable databases.
         """
         return self.ledger.is_current(db)
 
