@@ -16,7 +16,8 @@ import time
 from typing import Any, Optional
 
 from ..batching import PendingRows
-from .clock import actor_id_of, actor_json, utc_text
+from ..clock import utc_now
+from .actors import actor_id_of, actor_json
 
 logger = logging.getLogger("datasette.activity")
 
@@ -68,7 +69,7 @@ class AuditLog:
         if not self.enabled:
             return
         row = (
-            utc_text(),
+            utc_now("microseconds"),
             actor_id_of(actor),
             actor_json(actor),
             action,

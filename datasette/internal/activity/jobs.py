@@ -15,13 +15,15 @@ A job kind with a registered resume function is then picked up again.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import logging
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
-from .clock import actor_id_of, actor_json, utc_text, utc_text_after
+from ..clock import utc_now
+from .actors import actor_id_of, actor_json
 
 if TYPE_CHECKING:
     from ...app import Datasette
@@ -31,6 +33,13 @@ logger = logging.getLogger("datasette.activity")
 
 STATUSES = ("running", "done", "failed", "interrupted")
 FINISHED_STATUSES = ("done", "failed", "interrupted")
+
+
+def _lease_end(seconds: float) -> str:
+    """The stored time `seconds` from now, when a lease taken now runs out."""
+    moment = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    return utc_now("microseconds", moment)
+
 
 ResumeFunction = Callable[[Any, "Job"], Awaitable[Any]]
 
@@ -86,11 +95,11 @@ class JobLedger:
             raise TypeError("job kind must be a non-empty string")
         if total is not None and (not isinstance(total, int) or total < 0):
             raise TypeError("job total must be a non-negative integer or None")
-        now = utc_text()
+        now = utc_now("microseconds")
         values = (
             kind, str(title), actor_id_of(actor), actor_json(actor), database,
             None if resource is None else str(resource), total, now, now, self.owner,
-            utc_text_after(self.lease_seconds),
+            _lease_end(self.lease_seconds),
         )
 
         def insert(conn: Any) -> int:
@@ -128,14 +137,14 @@ class JobLedger:
 
     async def _write(self, job: "Job", status: Optional[str] = None) -> None:
         """Write the job's progress (and new status) and renew its lease."""
-        now = utc_text()
+        now = utc_now("microseconds")
         values = {
             "done": job.done,
             "total": job.total,
             "message": job.message,
             "state": None if job.state is None else json.dumps(job.state),
             "updated_at": now,
-            "lease_expires_at": utc_text_after(self.lease_seconds),
+            "lease_expires_at": _lease_end(self.lease_seconds),
             "id": job.id,
             "owner": self.owner,
         }
@@ -180,7 +189,7 @@ class JobLedger:
         results = await self._db.execute(
             "select id from jobs where status = 'running'"
             " and (lease_owner is null or lease_owner != ? or lease_expires_at < ?)",
-            [self.owner, utc_text()],
+            [self.owner, utc_now("microseconds")],
         )
         stale = [row["id"] for row in results.rows if row["id"] not in self.running]
         if stale:
@@ -189,7 +198,7 @@ class JobLedger:
 
     async def _mark_interrupted(self, stale: list) -> None:
         placeholders = ", ".join("?" for _ in stale)
-        now = utc_text()
+        now = utc_now("microseconds")
 
         def mark(conn: Any) -> None:
             with conn:
@@ -249,8 +258,8 @@ class JobLedger:
             task.add_done_callback(self._tasks.discard)
 
     async def _reclaim(self, row: dict) -> "Job":
-        now = utc_text()
-        lease = utc_text_after(self.lease_seconds)
+        now = utc_now("microseconds")
+        lease = _lease_end(self.lease_seconds)
 
         def claim(conn: Any) -> None:
             with conn:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime
 from typing import Any, Optional
 
-from .clock import utc_text
+from ..clock import utc_now
 
 BATCH = 500
 
 
 def _cutoff(max_age_days: float, now: Optional[datetime.datetime]) -> str:
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    return utc_text(now - datetime.timedelta(days=max_age_days))
+    return utc_now("microseconds", now - datetime.timedelta(days=max_age_days))
 
 
 def _victims(conn: Any, table: str, where: str, params: list, keep: int) -> list:

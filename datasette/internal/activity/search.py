@@ -7,10 +7,11 @@ last id of the page before, so a page never shifts when new rows arrive.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, NamedTuple, Optional
 
 from ...exceptions import BadRequest
-from .clock import parse_time
+from ..clock import utc_now
 from .jobs import STATUSES
 
 DEFAULT_PAGE_SIZE = 50
@@ -38,6 +39,18 @@ class Page(NamedTuple):
     filters: dict
     next: Optional[str]
     size: int
+
+
+def parse_time(value: str) -> str:
+    """A user's ISO 8601 time (a date alone, or with a time; naive is UTC) in the stored
+    form of `created_at`, to compare with it as text.
+
+    Raises `ValueError` for anything else.
+    """
+    text = value.strip()
+    if text.endswith("Z") or text.endswith("z"):
+        text = text[:-1] + "+00:00"
+    return utc_now("microseconds", datetime.datetime.fromisoformat(text))
 
 
 def _int_arg(args: Any, name: str, default: Optional[int], low: int, high: int) -> Optional[int]:
