@@ -6,6 +6,7 @@ thread. Identifiers are always bracket-quoted or bound, never interpolated raw.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import namedtuple
 from typing import Any, Optional
@@ -139,18 +140,29 @@ def detect_fts(conn: Any, table: str) -> Optional[str]:
 
 
 def detect_json1(conn: Any = None) -> bool:
-    """True when the JSON1 functions are available."""
-    own = conn is None
-    if own:
-        conn = sqlite3.connect(":memory:")
+    """True when the JSON1 functions are available (on `conn`, or in the linked SQLite)."""
+    if conn is None:
+        return _library_has_json1()
+    return _has_json1(conn)
+
+
+@functools.lru_cache(maxsize=1)
+def _library_has_json1() -> bool:
+    # The linked SQLite library cannot change while the process runs, so one probe
+    # answers for good; table pages ask on every request.
+    conn = sqlite3.connect(":memory:")
+    try:
+        return _has_json1(conn)
+    finally:
+        conn.close()
+
+
+def _has_json1(conn: Any) -> bool:
     try:
         conn.execute("select json('{}')")
         return True
     except Exception:
         return False
-    finally:
-        if own:
-            conn.close()
 
 
 _virtual_table_re = re.compile(r"create\s+virtual\s+table", re.IGNORECASE)
