@@ -268,6 +268,7 @@ class Filters:
         self.pairs = list(pairs)
         self.units = units or {}
         self.ureg = ureg
+        self.equalities: List[Tuple[str, str]] = []
 
     def lookups(self) -> List[Tuple[str, str, bool]]:
         """`(key, display label, no_argument)` for every operation, in UI order."""
@@ -320,13 +321,20 @@ class Filters:
             return value
 
     def build_where_clauses(self, table: str) -> Tuple[List[str], Dict[str, Any]]:
-        """SQL where clauses and their parameters (`p0`, `p1`... in order) for `table`."""
+        """SQL where clauses and their parameters (`p0`, `p1`... in order) for `table`.
+
+        Also sets `equalities`: `(column, parameter name)` of each `column = :param`
+        clause, which an index intersection may repeat (table_narrowing.py).
+        """
         where_clauses: List[str] = []
         params: Dict[str, Any] = {}
+        self.equalities = []
         for column, lookup, value in self.selections():
             definition = self._filters_by_key[lookup]
             if lookup in _UNIT_AWARE_OPS:
                 value = self.convert_unit(column, value)
+            if lookup == "exact":
+                self.equalities.append((column, "p{}".format(len(params))))
             sql, values = definition.where_clause(table, column, value, len(params))
             where_clauses.append(sql)
             for bound in values:

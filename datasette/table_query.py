@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .exceptions import BadRequest
+from .table_narrowing import Narrowing
 from .utils import (
     compound_keys_after_sql,
     escape_sqlite,
@@ -51,6 +52,9 @@ class TableQuery:
     not_null: frozenset = frozenset()
     # Row values (`(a, b) > (?, ?)`, SQLite 3.15+) let SQLite seek a multi-column key.
     row_values: bool = field(default_factory=lambda: sqlite_version() >= (3, 15, 0))
+    # An index intersection for equality filters (table_narrowing.py): added to the SQL
+    # that visits every filtered row (counts, facets, pages sorted on unindexed columns).
+    narrowing: Optional[Narrowing] = None
 
     @property
     def from_sql(self) -> str:
@@ -64,10 +68,23 @@ class TableQuery:
         return ", ".join(columns)
 
     def filter_where(self) -> str:
-        """`where ...` of the filters alone (for counts and facets), or ''."""
-        if not self.where_clauses:
+        """`where ...` of the filters alone (for counts and facets), or ''.
+
+        Counts and facets visit every filtered row, so the narrowing applies here.
+        """
+        clauses = list(self.where_clauses)
+        if self.narrowing is not None:
+            clauses.append(self.narrowing.clause(self.table))
+        if not clauses:
             return ""
-        return "where " + " and ".join(f"({c})" for c in self.where_clauses)
+        return "where " + " and ".join(f"({c})" for c in clauses)
+
+    def visits_every_row(self) -> bool:
+        """Whether the page must read every filtered row before its first: a sort on a
+        column that leads no index (SQLite sorts them all). Ordered by primary key or by
+        an indexed column, SQLite can stop after one page."""
+        indexed = self.narrowing.indexed if self.narrowing is not None else frozenset()
+        return bool(self.sort) and self.sort not in indexed and self.sort not in self.pks
 
     def filtered_sql(self) -> str:
         """`select * from table where filters`: the input to facets and suggestions."""
@@ -85,9 +102,16 @@ class TableQuery:
         terms.extend(escape_sqlite(pk) for pk in self.pks)
         return "order by " + ", ".join(terms) if terms else ""
 
-    def page_sql_and_params(self) -> tuple:
-        """The page's SQL and parameters, keyset or offset applied."""
+    def page_sql_and_params(self, narrowed: bool = False) -> tuple:
+        """The page's SQL and parameters, keyset or offset applied.
+
+        :param narrowed: add the index intersection when it pays for this page (the SQL
+            to run); without it, the plain SQL, which returns the same rows (the SQL to
+            show)
+        """
         clauses = list(self.where_clauses)
+        if narrowed and self.narrowing is not None and self.visits_every_row():
+            clauses.append(self.narrowing.clause(self.table))
         params = dict(self.params)
         offset = ""
         if self.next_token:

@@ -17,6 +17,7 @@ from ..exceptions import DatasetteError, QueryInterrupted
 from ..filters import Filters
 from ..permissions import table_cascade
 from ..plugins import pm
+from ..table_narrowing import plan_narrowing
 from ..table_query import TableQuery
 from ..utils import await_me_maybe, escape_sqlite
 from .table_args import label_columns, page_size, selected_columns, sort_choice, timelimit_of
@@ -197,8 +198,13 @@ async def load_table_page(
         column_types={c.name: c.type for c in details},
         not_null=frozenset(c.name for c in details if c.notnull),
     )
+    if not is_view:
+        query.narrowing = await plan_narrowing(
+            datasette, db, table, all_columns, where.filters.equalities
+        )
+    # Shown: the plain SQL; run: the same with any index intersection (same rows).
     sql, sql_params = query.page_sql_and_params()
-    results = await _run_page_query(db, sql, sql_params, request)
+    results = await _run_page_query(db, *query.page_sql_and_params(narrowed=True), request)
     rows, next_token = await _trim_to_page(db, query, list(results.rows), size, is_view)
     result_columns = [d[0] for d in results.description or ()]
     fk_columns = [] if is_view else [fk["column"] for fk in await db.foreign_keys_for_table(table)]
