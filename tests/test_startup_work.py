@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from datasette.internal import catalog
+from datasette.internal import catalog, catalog_fill
 from datasette.utils import check_connection
 
 CATALOG_TABLES = (
@@ -40,10 +40,16 @@ def make_db(path, extra=""):
 
 @pytest.fixture
 def reads(monkeypatch):
-    """Names of the databases whose tables the catalog read in full, and
-    ("write", name) for each whose rows it wrote."""
+    """Names of the databases whose tables the catalog read in full, ("write", name) for
+    each whose rows it wrote, and ("copy", name) for each it copied straight from the file
+    (a database with no rows yet, catalog_fill.py)."""
     seen = []
     original = catalog.read_snapshot
+    original_copy = catalog_fill._copy_one
+
+    def copying(conn, name, *args):
+        seen.append(("copy", name))
+        return original_copy(conn, name, *args)
 
     def counting(conn, database_name, path, is_memory):
         seen.append(database_name)
@@ -56,6 +62,7 @@ def reads(monkeypatch):
     original_write = catalog.store_snapshot
     monkeypatch.setattr(catalog, "read_snapshot", counting)
     monkeypatch.setattr(catalog, "store_snapshot", writing)
+    monkeypatch.setattr(catalog_fill, "_copy_one", copying)
     return seen
 
 
@@ -87,7 +94,7 @@ async def test_restart_with_unchanged_databases_reads_and_writes_no_catalog(
     a, b = make_db(tmp_path / "a.db"), make_db(tmp_path / "b.db")
     internal = tmp_path / "internal.db"
     first = await start(make_ds, [a, b], internal)
-    assert sorted(reads, key=repr) == ["a", "b", ("write", "a"), ("write", "b")]
+    assert sorted(reads, key=repr) == [("copy", "a"), ("copy", "b")]
     expected = await catalog_rows(first)
     first.close()
 
@@ -309,3 +316,98 @@ async def test_a_fresh_catalog_of_many_tables_is_every_row_of_every_table(make_d
         "select count(*) from catalog_tables where database_name = 'wide'"
     )
     assert tables.first()[0] == 130
+
+
+# -- databases new to the catalog are copied straight from their files (catalog_fill.py) --
+
+
+def read_catalog(path, name):
+    """The catalog rows of the database at `path`, read the usual way (`read_snapshot`)."""
+    conn = sqlite3.connect(path)
+    snapshot = catalog.read_snapshot(conn, name, str(path), False)
+    conn.close()
+    return {
+        "catalog_databases": [(name, str(path), 0, snapshot.schema_version)],
+        "catalog_tables": sorted(snapshot.tables, key=repr),
+        "catalog_columns": sorted(snapshot.columns, key=repr),
+        "catalog_indexes": sorted(snapshot.indexes, key=repr),
+        "catalog_foreign_keys": sorted(snapshot.foreign_keys, key=repr),
+    }
+
+
+@pytest.mark.asyncio
+async def test_a_copied_catalog_is_exactly_the_catalog_read_the_usual_way(
+    make_ds, tmp_path, reads
+):
+    path = make_db(tmp_path / "a.db", "create virtual table search using fts5(title);")
+    ds = make_ds([str(path)])
+    heard = []
+    ds._catalog.listeners.append(
+        lambda conn, snapshot: heard.append((snapshot.database_name, snapshot.tables))
+    )
+    await ds.invoke_startup()
+    assert reads == [("copy", "a")]
+    copied = await catalog_rows(ds)
+    assert copied == read_catalog(path, "a")
+    assert len(copied["catalog_foreign_keys"]) == 3 and len(copied["catalog_indexes"]) >= 4
+    # Listeners (the public grants) hear of the copied tables as of written ones.
+    assert [(name, sorted(tables)) for name, tables in heard] == [
+        ("a", sorted(tuple(row) for row in copied["catalog_tables"]))
+    ]
+
+
+@pytest.mark.asyncio
+async def test_copies_of_many_databases_leave_nothing_attached(make_ds, tmp_path, reads):
+    files = [make_db(tmp_path / f"db{n}.db") for n in range(11)]  # more than one group
+    ds = make_ds([str(f) for f in files])
+    await ds.invoke_startup()
+    assert sorted(reads) == sorted(("copy", f"db{n}") for n in range(11))
+    rows = await catalog_rows(ds)
+    assert [row[0] for row in rows["catalog_databases"]] == sorted(f"db{n}" for n in range(11))
+    attached = await ds.get_internal_database().execute_write_fn(
+        lambda conn: [row[1] for row in conn.execute("pragma database_list")]
+    )
+    assert attached == ["main"]
+
+
+@pytest.mark.asyncio
+async def test_a_database_the_copy_cannot_describe_is_read_the_usual_way(
+    make_ds, tmp_path, reads
+):
+    path = make_db(tmp_path / "a.db")
+    other = make_db(tmp_path / "b.db")
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute(
+        "insert into sqlite_master (type, name, tbl_name, rootpage, sql) values "
+        "('table', 'vec', 'vec', 0, 'CREATE VIRTUAL TABLE vec USING nosuchmodule()')"
+    )
+    conn.commit()
+    conn.close()
+    ds = make_ds([str(path), str(other)])
+    await ds.invoke_startup()
+    # b copied; a's copy failed (and was undone), so a was read and written as before.
+    assert sorted(reads, key=repr) == sorted([("copy", "a"), ("copy", "b"), "a", ("write", "a")], key=repr)
+    rows = await catalog_rows(ds)
+    described = {row[1] for row in rows["catalog_columns"] if row[0] == "a"}
+    assert described == {"authors", "books", "tags", "pairs"}
+    assert "vec" in {row[1] for row in rows["catalog_tables"] if row[0] == "a"}
+    assert {row[0] for row in rows["catalog_databases"]} == {"a", "b"}
+
+
+@pytest.mark.asyncio
+async def test_copied_text_that_is_not_utf8_reads_as_the_usual_way_decodes_it(make_ds, tmp_path):
+    path = str(tmp_path / "bad.db")
+    conn = sqlite3.connect(path)
+    conn.execute("create table t (x text default 'cafe')")
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute(
+        "update sqlite_master set sql = cast(? as text) where name = 't'",
+        (b"CREATE TABLE t (x TEXT DEFAULT 'caf\xe9')",),
+    )
+    conn.commit()
+    conn.close()
+    ds = make_ds([path])
+    await ds.invoke_startup()
+    rows = await catalog_rows(ds)
+    assert ("bad", "t", 0, "x", "TEXT", 0, "'caf\ufffd'", 0, 0) in rows["catalog_columns"]

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from ..utils.schema import schema_version, table_column_details
 from ..utils.text import escape_sqlite
-from ..utils.sqlite import sqlite3, supports_table_xinfo
-from . import catalog_reuse
+from ..utils.sqlite import sqlite3
+from . import catalog_fill, catalog_reuse
 from .activity.progress import iterate_with_progress
 
 if TYPE_CHECKING:  # only for annotations: database.py is the room above this one
@@ -132,7 +132,7 @@ def read_snapshot(
 def _read_snapshot(
     conn: Any, database_name: str, path: Optional[str], is_memory: bool, bulk: bool
 ) -> Snapshot:
-    """The snapshot, read by `_BULK_DETAILS` or table by table."""
+    """The snapshot, read by `catalog_fill.details_sql` or table by table."""
     snapshot = Snapshot(database_name, path, is_memory, schema_version(conn))
     tables = [
         tuple(row) for row in conn.execute(
@@ -141,14 +141,10 @@ def _read_snapshot(
     ]
     snapshot.tables = [(database_name, name, rootpage, sql) for name, rootpage, sql in tables]
     if bulk:
-        xinfo = supports_table_xinfo()
-        columns_sql = _BULK_DETAILS[0].format(
-            pragma="table_xinfo" if xinfo else "table_info", hidden="p.hidden" if xinfo else "0"
-        )
         # Rows come out of SQLite in their catalog shape: no Python work per row.
         snapshot.columns, snapshot.indexes, snapshot.foreign_keys = (
             conn.execute(sql, (database_name,)).fetchall()
-            for sql in (columns_sql, *_BULK_DETAILS[1:])
+            for sql in catalog_fill.details_sql()
         )
     # A bar only on a terminal, and only for hundreds of tables (see activity/progress.py).
     label = f"Cataloguing {database_name}"
@@ -160,26 +156,6 @@ def _read_snapshot(
         snapshot.indexes.extend((database_name, name, *row) for row in indexes)
         snapshot.foreign_keys.extend((database_name, name, *row) for row in foreign_keys)
     return snapshot
-
-
-# Every table's columns, indexes and foreign keys in three statements (pragma functions
-# joined to sqlite_master) rather than three per table: under half the time for 2,000.
-# Indexes are asked for only of tables that can have one (an index in the schema table,
-# or a WITHOUT ROWID primary key, which is not listed there) and foreign keys only of
-# tables whose statement says REFERENCES: no other table has any. The first parameter is
-# the database name, so each row is already a catalog row.
-_BULK_DETAILS = (
-    "select ?, m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk, {hidden}"
-    " from sqlite_master m join pragma_{pragma}(m.name) p where m.type = 'table'",
-    "select ?, m.name, p.seq, p.name, p.\"unique\", p.origin, p.partial"
-    " from sqlite_master m join pragma_index_list(m.name) p where m.type = 'table'"
-    " and (m.name in (select tbl_name from sqlite_master where type = 'index')"
-    " or m.sql like '%without%rowid%')",
-    "select ?, m.name, p.id, p.seq, p.\"table\", p.\"from\", p.\"to\", p.on_update,"
-    " p.on_delete, p.\"match\""
-    " from sqlite_master m join pragma_foreign_key_list(m.name) p where m.type = 'table'"
-    " and m.sql like '%references%'",
-)
 
 
 def _details_of_table(conn: Any, name: str) -> tuple:
@@ -239,8 +215,7 @@ def store_snapshot(conn: Any, snapshot: Snapshot) -> None:
     name = snapshot.database_name
     if catalog_matches(conn, snapshot):
         return
-    for table in CATALOG_TABLES:
-        conn.execute(f"DELETE FROM {table} WHERE database_name = ?", (name,))
+    clear_database(conn, name)
     conn.execute(
         "INSERT INTO catalog_databases (database_name, path, is_memory, schema_version)"
         " VALUES (?, ?, ?, ?)",
@@ -276,6 +251,12 @@ def insert_rows(conn: Any, table: str, rows: list) -> None:
             f"INSERT OR REPLACE INTO {table} VALUES " + ", ".join([values] * len(chunk)),
             [value for row in chunk for value in row],
         )
+
+
+def clear_database(conn: Any, name: str) -> None:
+    """Delete one database's catalog rows (inside the caller's transaction)."""
+    for table in CATALOG_TABLES:
+        conn.execute(f"DELETE FROM {table} WHERE database_name = ?", (name,))
 
 
 def purge_detached(conn: Any, attached: Iterable[str]) -> None:
@@ -416,16 +397,18 @@ class Catalog:
                 listener(conn, snapshot)
 
     async def _refresh_together(self, stale: list) -> None:
-        """Read the stale databases one after another on a read thread, then write every
-        snapshot in one transaction: one durable commit (~1 ms each here) instead of one each.
+        """Bring the stale databases' rows up to date. Those that have none are copied
+        straight from their files (catalog_fill.py); the others, and any the copy could not
+        do, are read one after another on a read thread and written in one transaction:
+        one durable commit (~1 ms each here) instead of one each.
 
         One at a time, not all at once: the reading is SQLite's work between GIL-holding
         steps, and read threads that take turns at the GIL finished 20 databases in about
         twice the time one thread took (more on a busy machine).
         """
+        numbered = [(next(self._sequence), name, db) for name, db in stale]
         ready = []
-        for name, db in stale:
-            sequence = next(self._sequence)
+        for sequence, name, db in await self._copy_new(numbered):
             try:
                 snapshot = await snapshot_of(db, name)
             except Exception as e:
@@ -440,6 +423,44 @@ class Catalog:
         )
         for _, db, snapshot in ready:
             self._written[snapshot.database_name] = (db.token, snapshot.schema_version)
+
+    async def _copy_new(self, numbered: list) -> list:
+        """Copy the rows of the `(sequence, name, db)`s that have none; return the others."""
+        sources = [
+            (sequence, name, db, uri)
+            for sequence, name, db in numbered
+            if (uri := catalog_fill.source_uri(db)) is not None
+        ]
+        if not sources:
+            return numbered
+        copied = await self.internal_db.execute_write_fn(lambda conn: self._copy(conn, sources))
+        for _, name, db, _ in sources:
+            if name in copied:
+                self._written[name] = (db.token, copied[name])
+        return [(sequence, name, db) for sequence, name, db in numbered if name not in copied]
+
+    def _copy(self, conn: Any, sources: list) -> dict:
+        """On the write thread: copy the newer sources' rows, then tell the listeners.
+        Returns `{name: schema version}` of the databases copied."""
+        newer = [source for source in sources if self._latest_written.get(source[1], 0) <= source[0]]
+        outcomes = catalog_fill.copy_catalogs(
+            conn, [(name, str(db.path), uri) for _, name, db, uri in newer], clear_database
+        )
+        copied = {}
+        for sequence, name, db, _ in newer:
+            outcome = outcomes.get(name)
+            if isinstance(outcome, BaseException):
+                logger.debug("Reading the catalog of %s instead of copying it: %s", name, outcome)
+            if not isinstance(outcome, tuple):
+                continue
+            version, tables = outcome
+            copied[name] = version
+            self._latest_written[name] = sequence
+            snapshot = Snapshot(name, str(db.path), False, version, details_read=False)
+            snapshot.tables = [(name, *table) for table in tables]
+            for listener in self.listeners:
+                listener(conn, snapshot)
+        return copied
 
     def _write(self, conn: Any, numbered: list) -> None:
         """On the write thread: store `(sequence, snapshot)`s newer than what is written,
