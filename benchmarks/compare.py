@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import hashlib
 import json
 import math
 import os
@@ -29,6 +31,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -211,12 +214,38 @@ def varied_paths(count: int = 240, start: int = 0) -> tuple[str, ...]:
     return tuple(paths)
 
 
+@functools.lru_cache(maxsize=None)
+def ours_python() -> str:
+    """This interpreter, started as an installed wheel would start it: no editable finder.
+
+    The checkout's venv is an editable install, so `site` imports the finder its `.pth`
+    names (with pathlib, re and importlib.util: ~10 ms of every start), which a wheel, as
+    upstream's venv has, does not. This is a venv of the same interpreter whose one `.pth`
+    line puts the checkout venv's site-packages on `sys.path` as a plain folder (`site`
+    runs no `.pth` of a folder named that way); ours still imports `datasette` from
+    `PYTHONPATH`, this checkout. Made once, in the temporary folder.
+    """
+    site_packages = sysconfig.get_paths()["purelib"]
+    tag = hashlib.sha256(f"{sys.executable}\n{site_packages}".encode()).hexdigest()[:12]
+    venv = os.path.join(tempfile.gettempdir(), f"datasette-bench-launcher-{tag}")
+    python = os.path.join(venv, "bin", "python")
+    if not os.path.exists(python):
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+    launcher_site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    with open(os.path.join(launcher_site, "checkout_venv.pth"), "w") as fp:
+        fp.write(site_packages + "\n")
+    return python
+
+
 def sides(stack: str = "auto") -> tuple[Side, ...]:
     """Ours runs from this checkout with this interpreter; upstream from its own venv.
 
     Ours loads no installed plugins (DATASETTE_LOAD_PLUGINS empty): this checkout's venv
     holds the test suite's plugins, and upstream's venv has none. It runs through
-    `stack.py`, on the `stack` HTTP stack.
+    `stack.py`, on the `stack` HTTP stack, started by `ours_python()`.
     """
     # Bytecode for both: upstream's wheel was compiled by pip at install, while this
     # checkout is an editable install; without it (PYTHONDONTWRITEBYTECODE, as in CI
@@ -229,7 +258,7 @@ def sides(stack: str = "auto") -> tuple[Side, ...]:
     upstream_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     return (
         Side(
-            "ours", (sys.executable, os.path.join(HERE, "stack.py"), stack, "-m", "datasette"),
+            "ours", (ours_python(), os.path.join(HERE, "stack.py"), stack, "-m", "datasette"),
             REPO, ours_env,
         ),
         Side("upstream", (UPSTREAM_DATASETTE,), HERE, upstream_env),
@@ -614,7 +643,7 @@ def measure_bare(
 ) -> None:
     """Load the bare ASGI app on ours' interpreter and stack (`stack.py --hello`)."""
     side = Side(
-        "ours", (sys.executable, os.path.join(HERE, "stack.py"), settings.stack, "--hello"),
+        "ours", (ours_python(), os.path.join(HERE, "stack.py"), settings.stack, "--hello"),
         REPO, dict(os.environ),
     )
     scenario = Scenario(BARE_SCENARIO, ("/",), BARE_SHARE_GOAL)
