@@ -396,7 +396,7 @@ async def test_a_database_the_copy_cannot_describe_is_read_the_usual_way(
 
 
 @pytest.mark.asyncio
-async def test_copied_text_that_is_not_utf8_reads_as_the_usual_way_decodes_it(make_ds, tmp_path):
+async def test_a_new_database_with_text_that_is_not_utf8_reads_as_the_usual_way_decodes_it(make_ds, tmp_path):
     path = str(tmp_path / "bad.db")
     conn = sqlite3.connect(path)
     conn.execute("create table t (x text default 'cafe')")
@@ -411,3 +411,25 @@ async def test_copied_text_that_is_not_utf8_reads_as_the_usual_way_decodes_it(ma
     await ds.invoke_startup()
     rows = await catalog_rows(ds)
     assert ("bad", "t", 0, "x", "TEXT", 0, "'caf\ufffd'", 0, 0) in rows["catalog_columns"]
+
+
+@pytest.mark.asyncio
+async def test_a_file_whose_only_difference_is_an_index_name_is_read_again(
+    make_ds, tmp_path, reads
+):
+    # Same schema version, same tables (name, root page, statement); another index.
+    path = tmp_path / "a.db"
+    for index in ("first_index", "second_index"):
+        if path.exists():
+            path.unlink()
+        conn = sqlite3.connect(path)
+        conn.executescript(f"create table t (a); create index {index} on t(a);")
+        conn.close()
+        if index == "first_index":
+            internal = tmp_path / "internal.db"
+            (await start(make_ds, [path], internal)).close()
+            reads.clear()
+    second = await start(make_ds, [path], internal)
+    assert reads == ["a", ("write", "a")]
+    names = {row[3] for row in (await catalog_rows(second))["catalog_indexes"]}
+    assert names == {"second_index"}
