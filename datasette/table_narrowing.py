@@ -17,16 +17,27 @@ It pays only when the other filters are selective (a handful of rows in common);
 every filter matches half the table it costs twice the plain plan. `plan_narrowing`
 therefore decides from per-value row estimates: the table's column statistics
 (docs/column-statistics.md) or SQLite's own `sqlite_stat1`; with neither it does nothing.
+
+A page often runs several such queries (its rows, a count, facets, suggestions), and
+each would intersect the indexes again. So the intersection is read once, as a list of
+rowids, and the queries say `rowid in (3, 17, ...)` instead: a few hundred look-ups
+each, and a page in key order can stop after its first rows. That list is only right
+while the database is as it was when it was read: every query using it is followed by a
+look at the instance's commit watcher (internal/watch.py), and if the database changed
+in between, the query runs again with the intersection written out (`checked`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple
 
+from .exceptions import QueryInterrupted
 from .internal.stats import current_statistics
+from .internal.watch import commit_watch
 from .utils import escape_sqlite
+from .utils.sqlite import sqlite3
 
 if TYPE_CHECKING:
     from .app import Datasette
@@ -39,6 +50,10 @@ MIN_DRIVING_ROWS = 1000
 # this share of the table; measured on a 500,000-row table, a filter matching half the
 # rows made the intersection twice as slow as the plain plan.
 MAX_SHARE = 0.1
+# Rowids read once for the whole page, at most (expected, then found). Reading them
+# visits the whole intersection, while a page in key order without facets or a count
+# could have stopped early: about even at a few hundred rows, twice as slow at 1,000.
+MAX_IDS = 1000
 
 # Anywhere in the CREATE statement: a false match only costs the optimisation.
 _WITHOUT_ROWID = re.compile(r"without\s+rowid", re.IGNORECASE)
@@ -58,14 +73,37 @@ class Narrowing:
     rowid: str
     probes: Tuple[Tuple[str, str, str], ...]
     indexed: frozenset
+    # The intersection's rowids, as SQL ("3, 17, 20"), when read once for the page.
+    ids: Optional[str] = None
+    # True while the database is as it was when `ids` were read.
+    unchanged: Callable[[], bool] = field(default=lambda: True, compare=False)
 
     def clause(self, table: str) -> str:
-        """The redundant `rowid in (...)` conjunct for `table`.
+        """The redundant `rowid in (...)` conjunct for `table`: the rowids read, or
+        the intersection itself."""
+        if self.ids is not None:
+            return f"{self.rowid} in ({self.ids})"
+        return self.intersection(table)
+
+    def stale(self) -> bool:
+        """Whether the rowids read may no longer be the intersection's."""
+        return self.ids is not None and not self.unchanged()
+
+    def without_ids(self) -> Narrowing:
+        """The same narrowing, written out as the intersection in every query."""
+        return replace(self, ids=None, unchanged=lambda: True)
+
+    def intersection(self, table: str) -> str:
+        """`rowid in (select ...)` intersecting the probes' indexes.
 
         `cross join` keeps the driver outermost; `indexed by` makes each later probe
         seek its index by `(value, rowid)` without reading the row: left to itself,
         SQLite may look the row up by rowid instead, which is what the plain plan does.
         """
+        return f"{self.rowid} in ({self.select_sql(table)})"
+
+    def select_sql(self, table: str) -> str:
+        """`select n0.rowid ...`: the rowids in every probe's index."""
         quoted = escape_sqlite(table)
         sources = " cross join ".join(
             f"{quoted} as n{i} indexed by {escape_sqlite(index)}"
@@ -77,7 +115,7 @@ class Narrowing:
             for i, (column, param, _) in enumerate(self.probes)
         ]
         where = " and ".join(joins + tests)
-        return f"{self.rowid} in (select n0.{self.rowid} from {sources} where {where})"
+        return f"select n0.{self.rowid} from {sources} where {where}"
 
 
 @dataclass
@@ -170,11 +208,14 @@ async def plan_narrowing(
     table: str,
     columns: Sequence[str],
     equalities: Sequence[Tuple[str, str]],
+    params: Dict[str, Any],
 ) -> Optional[Narrowing]:
-    """The index intersection worth adding to `table`'s page SQL, or None.
+    """The index intersection worth adding to `table`'s page SQL, or None; its rowids
+    read once when they can be.
 
     :param columns: every column of the table
     :param equalities: `(column, parameter name)` of the page's `column = :param` filters
+    :param params: the page's parameters (the probes' values among them)
     """
     by_column = {column: param for column, param in equalities if column in columns}
     rowid = _rowid_name(columns)
@@ -200,4 +241,45 @@ async def plan_narrowing(
     probes = tuple(
         (column, by_column[column], facts.leaders[column]) for column in [driver, *kept]
     )
-    return Narrowing(rowid, probes, frozenset(facts.leaders))
+    narrowing = Narrowing(rowid, probes, frozenset(facts.leaders))
+    expected = estimates[driver]
+    for column in kept:
+        expected *= estimates[column] / total
+    if expected > MAX_IDS:
+        return narrowing
+    return await _read_ids(datasette, db, table, narrowing, params)
+
+
+def _unchanged_check(datasette: Datasette, db: Database) -> Optional[Callable[[], bool]]:
+    """A function telling whether `db` is still as it is now; None if that cannot be known."""
+    if not db.is_mutable:
+        return lambda: True  # immutable: nothing writes to it while it is served
+    watch = commit_watch(datasette)
+    first = watch.epoch(db)
+    if first is None:
+        return None
+    return lambda: watch.epoch(db) == first
+
+
+async def _read_ids(
+    datasette: Datasette, db: Database, table: str, narrowing: Narrowing, params: Dict[str, Any]
+) -> Narrowing:
+    """`narrowing` with the intersection's rowids, or as it is when they cannot be read
+    (too many, or no way to tell whether the database changes afterwards)."""
+    # Read before the rowids, so a commit at any moment after shows as a change.
+    unchanged = _unchanged_check(datasette, db)
+    if unchanged is None:
+        return narrowing
+    names = {param for _, param, _ in narrowing.probes}
+    try:
+        results = await db.execute(
+            f"{narrowing.select_sql(table)} limit {MAX_IDS + 1}",
+            {name: value for name, value in params.items() if name in names},
+        )
+    except (QueryInterrupted, sqlite3.Error):
+        # The page's own query meets, and reports, whatever stopped this one.
+        return narrowing
+    if len(results.rows) > MAX_IDS:
+        return narrowing
+    ids = ", ".join(str(int(row[0])) for row in results.rows)
+    return replace(narrowing, ids=ids, unchanged=unchanged)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Awaitable, Callable, Optional
 
 from .exceptions import BadRequest
 from .table_narrowing import Narrowing
@@ -53,7 +53,8 @@ class TableQuery:
     # Row values (`(a, b) > (?, ?)`, SQLite 3.15+) let SQLite seek a multi-column key.
     row_values: bool = field(default_factory=lambda: sqlite_version() >= (3, 15, 0))
     # An index intersection for equality filters (table_narrowing.py): added to the SQL
-    # that visits every filtered row (counts, facets, pages sorted on unindexed columns).
+    # that visits every filtered row (counts, facets, pages sorted on unindexed columns),
+    # and to every query once its rowids are read. Queries using it run via `checked`.
     narrowing: Optional[Narrowing] = None
 
     @property
@@ -78,6 +79,15 @@ class TableQuery:
         if not clauses:
             return ""
         return "where " + " and ".join(f"({c})" for c in clauses)
+
+    async def checked(self, run: Callable[[], Awaitable[Any]]) -> Any:
+        """`await run()` for a query built from this one; run again, with the narrowing
+        written out in full, if the database changed since its rowids were read."""
+        result = await run()
+        if self.narrowing is not None and self.narrowing.stale():
+            self.narrowing = self.narrowing.without_ids()
+            result = await run()
+        return result
 
     def visits_every_row(self) -> bool:
         """Whether the page must read every filtered row before its first: a sort on a
@@ -110,8 +120,10 @@ class TableQuery:
             show)
         """
         clauses = list(self.where_clauses)
-        if narrowed and self.narrowing is not None and self.visits_every_row():
-            clauses.append(self.narrowing.clause(self.table))
+        narrowing = self.narrowing
+        if narrowed and narrowing is not None:
+            if narrowing.ids is not None or self.visits_every_row():
+                clauses.append(narrowing.clause(self.table))
         params = dict(self.params)
         offset = ""
         if self.next_token:

@@ -86,14 +86,17 @@ def server(plans_db):
 # -- choosing ------------------------------------------------------------------------------
 
 
-async def narrowing_for(path, table, equalities):
-    ds = Datasette([str(path)])
+async def narrowing_for(path, table, equalities, params=None, ds=None):
+    own = ds is None
+    ds = ds or Datasette([str(path)])
     try:
         db = ds.get_database("plans")
         columns = await db.table_columns(table)
-        return await plan_narrowing(ds, db, table, columns, equalities)
+        params = params or {param: "a5" if column == "a" else 5 for column, param in equalities}
+        return await plan_narrowing(ds, db, table, columns, equalities, params)
     finally:
-        ds.close()
+        if own:
+            ds.close()
 
 
 @pytest.mark.asyncio
@@ -104,6 +107,13 @@ async def test_chosen_for_two_selective_indexed_equalities(plans_db, table):
     assert narrowing.probes == (("a", "p1", f"{table}_a"), ("b", "p0", f"{table}_b"))
     assert narrowing.rowid == "rowid"
     assert {"a", "b"} <= narrowing.indexed
+    # Its rowids are read once for the page: those of the rows with both values.
+    with sqlite3.connect(plans_db) as conn:
+        expected = [r[0] for r in conn.execute(
+            f"select rowid from {table} where a = 'a5' and b = 5 order by rowid"
+        )]
+    assert len(expected) == 77
+    assert sorted(int(i) for i in narrowing.ids.split(", ")) == expected
 
 
 @pytest.mark.asyncio
@@ -152,6 +162,15 @@ async def test_not_chosen_when_a_filter_matches_much_of_the_table(tmp_path):
 # -- the SQL -------------------------------------------------------------------------------
 
 
+@pytest.mark.asyncio
+async def test_rowids_not_read_when_too_many(plans_db, monkeypatch):
+    from datasette import table_narrowing
+
+    monkeypatch.setattr(table_narrowing, "MAX_IDS", 76)
+    narrowing = await narrowing_for(plans_db, "plain", [("a", "p0"), ("b", "p1")])
+    assert narrowing.probes and narrowing.ids is None
+
+
 def query_for(narrowing, sort=None, desc=False, pks=("id",)):
     return TableQuery(
         table="keyed", is_view=False, pks=list(pks), use_rowid=False,
@@ -163,8 +182,9 @@ def query_for(narrowing, sort=None, desc=False, pks=("id",)):
 
 
 @pytest.mark.asyncio
-async def test_added_where_every_filtered_row_is_read(plans_db):
+async def test_intersection_added_where_every_filtered_row_is_read(plans_db):
     narrowing = await narrowing_for(plans_db, "keyed", [("a", "p0"), ("b", "p1")])
+    narrowing = narrowing.without_ids()
     marker = "rowid in (select n0.rowid"
     # Counts and facets always read every filtered row.
     assert marker in query_for(narrowing).count_sql()
@@ -182,6 +202,47 @@ async def test_added_where_every_filtered_row_is_read(plans_db):
         assert "COVERING INDEX keyed_a" in plan and "COVERING INDEX keyed_b" in plan
         plain_sql, _ = sorted_query.page_sql_and_params()
         assert conn.execute(sql, params).fetchall() == conn.execute(plain_sql, params).fetchall()
+
+
+@pytest.mark.asyncio
+async def test_rowids_read_serve_every_query(plans_db):
+    narrowing = await narrowing_for(plans_db, "keyed", [("a", "p0"), ("b", "p1")])
+    marker = f"rowid in ({narrowing.ids})"
+    assert marker in query_for(narrowing).count_sql()
+    for sort in (None, "id", "price"):
+        sql, params = query_for(narrowing, sort).page_sql_and_params(narrowed=True)
+        assert marker in sql
+        plain_sql, _ = query_for(narrowing, sort).page_sql_and_params()
+        assert marker not in plain_sql
+        with sqlite3.connect(plans_db) as conn:
+            assert conn.execute(sql, params).fetchall() == conn.execute(plain_sql, params).fetchall()
+
+
+@pytest.mark.asyncio
+async def test_a_write_after_the_rowids_are_read_is_not_missed(plans_db, tmp_path):
+    """A row written between reading the rowids and a query using them: the query is run
+    again with the intersection written out, so the new row is counted."""
+    path = tmp_path / "plans.db"
+    path.write_bytes(plans_db.read_bytes())
+    ds = Datasette([str(path)])
+    try:
+        narrowing = await narrowing_for(path, "keyed", [("a", "p0"), ("b", "p1")], ds=ds)
+        query = query_for(narrowing)
+        assert not narrowing.stale()
+        with sqlite3.connect(path) as conn:
+            conn.execute("insert into keyed (id, a, b, price) values (1000001, 'a5', 5, 1.0)")
+        assert narrowing.stale()
+        db = ds.get_database("plans")
+        runs = []
+
+        async def count():
+            runs.append(query.count_sql())
+            return (await db.execute(query.count_sql(), query.params)).rows[0][0]
+
+        assert await query.checked(count) == 78
+        assert len(runs) == 2 and "n0" in runs[1] and query.narrowing.ids is None
+    finally:
+        ds.close()
 
 
 # -- the same answers over HTTP --------------------------------------------------------------
@@ -229,8 +290,18 @@ async def no_narrowing(*args, **kwargs):
     return None
 
 
-@pytest.mark.parametrize("table", [*ROWID_TABLES, "nr", "v"])
-def test_same_answers_as_without_narrowing(server, monkeypatch, table):
+@pytest.mark.parametrize(
+    "table, rowids",
+    [*((t, True) for t in ROWID_TABLES), ("keyed", False), ("shadow", False), ("nr", True),
+     ("v", True)],
+)
+def test_same_answers_as_without_narrowing(server, monkeypatch, table, rowids):
+    """Every answer with the narrowing (its rowids read once, or, when there would be too
+    many, the intersection written into each query) equals the answer without."""
+    from datasette import table_narrowing
+
+    if not rowids:
+        monkeypatch.setattr(table_narrowing, "MAX_IDS", -1)
     chosen = []
 
     async def spy(*args, **kwargs):
@@ -243,6 +314,7 @@ def test_same_answers_as_without_narrowing(server, monkeypatch, table):
     # Rowid tables are narrowed; WITHOUT ROWID tables never; views are not even asked.
     assert any(chosen) == (table in ROWID_TABLES)
     assert chosen or table == "v"
+    assert all((n.ids is not None) == rowids for n in chosen if n)
     monkeypatch.setattr(page_data, "plan_narrowing", no_narrowing)
     plain = all_answers(server, table)
     assert narrowed == plain

@@ -200,11 +200,13 @@ async def load_table_page(
     )
     if not is_view:
         query.narrowing = await plan_narrowing(
-            datasette, db, table, all_columns, where.filters.equalities
+            datasette, db, table, all_columns, where.filters.equalities, where.params
         )
     # Shown: the plain SQL; run: the same with any index intersection (same rows).
     sql, sql_params = query.page_sql_and_params()
-    results = await _run_page_query(db, *query.page_sql_and_params(narrowed=True), request)
+    results = await query.checked(
+        lambda: _run_page_query(db, *query.page_sql_and_params(narrowed=True), request)
+    )
     rows, next_token = await _trim_to_page(db, query, list(results.rows), size, is_view)
     result_columns = [d[0] for d in results.description or ()]
     fk_columns = [] if is_view else [fk["column"] for fk in await db.foreign_keys_for_table(table)]

@@ -65,9 +65,15 @@ async def count_rows(
         cached = db.cached_table_counts.get(page.table)
         if cached is not None:
             return cached
-    sql, params = page.query.count_sql(), page.query.params
+
+    async def count() -> list:
+        sql, params = page.query.count_sql(), page.query.params
+        return await datasette.result_cache.rows(
+            db, sql, params, lambda: db.execute(sql, params)
+        )
+
     try:
-        rows = await datasette.result_cache.rows(db, sql, params, lambda: db.execute(sql, params))
+        rows = await page.query.checked(count)
     except (QueryInterrupted, sqlite3.Error):
         return None
     return rows[0][0]
@@ -94,7 +100,15 @@ async def compute_facets(
         return {}, [], []
     if not datasette.setting("allow_facet") and facet_params_present(request):
         raise BadRequest("_facet= is not allowed")
-    instances = [
+    # Checked: the facet SQL may name rowids read for this page (table_narrowing.py).
+    return await page.query.checked(lambda: _run_facets(datasette, request, db, page, row_count))
+
+
+def facet_instances(
+    datasette: Datasette, request: Request, db: Database, page: TablePage, row_count: Optional[int]
+) -> list:
+    """One instance of each facet class over the page's filtered rows."""
+    return [
         cls(
             datasette,
             request,
@@ -107,6 +121,12 @@ async def compute_facets(
         )
         for cls in facet_classes()
     ]
+
+
+async def _run_facets(
+    datasette: Datasette, request: Request, db: Database, page: TablePage, row_count: Optional[int]
+) -> tuple:
+    instances = facet_instances(datasette, request, db, page, row_count)
     results: dict = {}
     timed_out: list = []
     # One after another: concurrent facet queries on one connection pool gain nothing.
@@ -121,7 +141,7 @@ async def compute_facets(
     return results, timed_out, instances
 
 
-async def compute_suggestions(datasette: Datasette, request: Request, instances: list) -> list:
+async def compute_suggestions(datasette: Datasette, request: Request, x: ExtrasInput) -> list:
     """Facets worth offering, unless suggestions are off or this is not the first page."""
     if (
         not datasette.setting("suggest_facets")
@@ -131,10 +151,19 @@ async def compute_suggestions(datasette: Datasette, request: Request, instances:
         or request.args.get("_nosuggest")
     ):
         return []
-    suggestions: list = []
-    for facet in instances:
-        suggestions.extend(await facet.suggest())
-    return suggestions
+    instances = x.facet_instances
+
+    async def suggest() -> list:
+        nonlocal instances
+        if instances is None:  # again after a change: new SQL without the rowids read
+            instances = facet_instances(datasette, request, x.db, x.page, x.row_count)
+        suggestions: list = []
+        for facet in instances:
+            suggestions.extend(await facet.suggest())
+        instances = None
+        return suggestions
+
+    return await x.page.query.checked(suggest)
 
 
 def human_description(page: TablePage) -> str:
@@ -269,7 +298,7 @@ EXTRA_VALUES: dict = {
     "count": lambda x: x.row_count,
     "facet_results": lambda x: {"results": x.facets, "timed_out": x.timed_out},
     "facets_timed_out": lambda x: x.timed_out,
-    "suggested_facets": lambda x: compute_suggestions(x.datasette, x.request, x.facet_instances),
+    "suggested_facets": lambda x: compute_suggestions(x.datasette, x.request, x),
     "human_description_en": lambda x: human_description(x.page),
     "next_url": lambda x: x.next_url,
     "columns": lambda x: x.page.columns,
