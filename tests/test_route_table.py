@@ -11,7 +11,7 @@ import pytest
 
 from datasette import hookimpl
 from datasette.plugins import pm
-from datasette.route_table import RouteTable, without_captures
+from datasette.route_table import RouteTable, literal_prefix, without_captures
 from datasette.routes import LazyView
 from datasette.utils.asgi import Response
 
@@ -54,13 +54,50 @@ def test_the_core_routes_are_joined_and_agree_with_one_by_one(make_ds):
     ds = make_ds([])
     routes = ds.routes()
     table = RouteTable(routes)
-    assert table._combined is not None
+    assert table.joined
     paths = [
         "/", "/.json", "/favicon.ico", "/-/static/app.css", "/-/versions.json", "/-/config",
         "/-/config.json", "/db", "/db.json", "/db.db", "/db/-/create", "/db/t", "/db/t.json",
         "/db/t/-/insert", "/db/t/1", "/db/t/1.json", "/db/t/1,2.csv", "/db/t/1/-/update",
         "/db/t~2Ejson/1", "/db/a/b/c/d", "/nope/", "/:memory:", "/-/nothing-here",
     ]
+    for path in paths:
+        assert joined(table, path) == one_by_one(routes, path), path
+
+
+@pytest.mark.parametrize(
+    "pattern,prefix",
+    [
+        (r"/-/versions(\.(?P<format>json))?$", "/-/versions"),
+        (r"^/-/config\.json", "/-/config.json"),
+        (r"/(?P<database>[^/]+)$", "/"),
+        (r"/-?/x", "/"),  # the "-" is optional
+        (r"/-/a+b", "/-/a"),
+        (r"/-/\d+", "/-/"),
+        (r"/-/a|/b", ""),  # either alternative
+        (r"/-/(a|b)", "/-/"),
+        (r"/-/[|]x", "/-/"),
+        (r"(?i)/-/x", ""),
+    ],
+)
+def test_literal_prefix(pattern, prefix):
+    assert literal_prefix(re.compile(pattern)) == prefix
+
+
+def test_routes_split_at_special_pages_agree_with_one_by_one():
+    # Plugin-style routes whose first characters say little, or lie, about the paths they
+    # match: each must still be tried, in order, for the paths it can match.
+    routes = [
+        (re.compile(r"/-/A$", re.IGNORECASE), "ignorecase"),
+        (re.compile(r"/-/b|/c$"), "alternation"),
+        (re.compile(r"/-?/d$"), "optional dash"),
+        (re.compile(r"/-/e(?P<rest>.*)$"), "special"),
+        (re.compile(r"/(?P<db>[^/]+)/(?P<t>[^/]+)$"), "table"),
+        (re.compile(r"(?P<any>.*)"), "anything"),
+    ]
+    table = RouteTable(routes)
+    assert table.joined
+    paths = ["/-/a", "/-/A", "/-/b", "/c", "/-/d", "//d", "/-/e/x", "/db/t", "/-/t", "/x/y/z", ""]
     for path in paths:
         assert joined(table, path) == one_by_one(routes, path), path
 
@@ -72,7 +109,7 @@ def test_flags_are_kept_per_route():
         (re.compile(r"/dot.$", re.DOTALL), "dotall"),
     ]
     table = RouteTable(routes)
-    assert table._combined is not None
+    assert table.joined
     assert table.match("/UPPER")[0] == "ignorecase"
     assert table.match("/upper2") is None
     assert table.match("/UPPER2")[0] == "exact"
@@ -85,7 +122,7 @@ def test_a_route_that_cannot_be_joined_leaves_one_by_one_matching():
         (re.compile(r"/(?P<b>.*)$"), "catch-all"),
     ]
     table = RouteTable(routes)
-    assert table._combined is None
+    assert not table.joined
     view, match = table.match("/xx")
     assert (view, match.groupdict()) == ("backreference", {"a": "x"})
     view, match = table.match("/xy")
