@@ -335,3 +335,39 @@ def test_shown_sql_stays_plain(server):
         'select id, a, b, price, created, tags from keyed where ("a" = :p0) and ("b" = :p1)'
         " order by price, id limit 101"
     )
+
+
+@pytest.mark.asyncio
+async def test_odd_table_column_and_index_names(tmp_path):
+    path = tmp_path / "plans.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute('create table [odd table] ([the a] text, "b]x" integer, price real)')
+        conn.executemany(
+            "insert into [odd table] values (?, ?, ?)",
+            [(a, b, price) for a, b, price, _, _ in (row(i) for i in range(ROWS))],
+        )
+        conn.execute('create index [idx "one"] on [odd table] ([the a])')
+        conn.execute('create index "idx]two" on [odd table] ("b]x")')
+        conn.execute("analyze")
+    ds = Datasette([str(path)])
+    try:
+        db = ds.get_database("plans")
+        equalities = [("the a", "p0"), ("b]x", "p1")]
+        params = {"p0": "a5", "p1": 5}
+        columns = await db.table_columns("odd table")
+        narrowing = await plan_narrowing(ds, db, "odd table", columns, equalities, params)
+    finally:
+        ds.close()
+    assert narrowing is not None and narrowing.ids is not None
+    for form in (narrowing, narrowing.without_ids()):
+        query = TableQuery(
+            table="odd table", is_view=False, pks=["rowid"], use_rowid=True,
+            select_columns=["the a", "b]x", "price"],
+            where_clauses=['"the a" = :p0', '"b]x" = :p1'], params=params, sort="price",
+            narrowing=form,
+        )
+        with sqlite3.connect(path) as conn:
+            narrowed = conn.execute(*query.page_sql_and_params(narrowed=True)).fetchall()
+            plain = conn.execute(*query.page_sql_and_params()).fetchall()
+            assert narrowed == plain and len(plain) == 77
+            assert conn.execute(query.count_sql(), params).fetchone()[0] == 77
