@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import functools
-import importlib
 import json
 import os
 import pathlib
@@ -23,7 +22,6 @@ import shutil
 import socket
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from runpy import run_module  # noqa: F401 - patched by tests
 from subprocess import call  # noqa: F401 - patched by tests
@@ -188,8 +186,7 @@ def check_databases(ds: Datasette) -> None:
     async def probe() -> None:
         # One at a time on a read thread, in the databases' order (the first failure is
         # the one reported). Not at once: read threads taking turns at the GIL were
-        # slower than one thread (see Catalog._refresh_together), and one thread mostly
-        # opens each database's connection where the catalog then reads it.
+        # slower than one thread (see Catalog._refresh_together).
         for database in list(ds.databases.values()):
             try:
                 await database.execute_fn(check_connection)
@@ -430,8 +427,10 @@ def run_serve(config: ServeConfig, return_instance: bool = False) -> Optional[Da
     if return_instance:
         return ds
     cli_restore.setup_serve_replication(ds, config, replication_prep)
-    if not config.get:
-        _import_uvicorn_meanwhile()
+    # uvicorn is imported by `_run_server`, not on a thread meanwhile: a thread importing
+    # (pure Python, holding the GIL) made every hand-over between the event loop and the
+    # SQLite threads below wait up to the 5 ms switch interval, which cost more than the
+    # ~25 ms of imports it overlapped.
     check_databases(ds)
     if config.get:
         _run_get(ds, config.get, config.token, config.actor)
@@ -442,34 +441,6 @@ def run_serve(config: ServeConfig, return_instance: bool = False) -> Optional[Da
         _fail(str(e))
     _run_server(ds, config)
     return None
-
-
-# What `uvicorn.Config.load()` and `Server.run()` import for the options `serve` passes
-# (http, ws and loop "auto", lifespan "on"): the HTTP parser's module alone is ~8 ms.
-_UVICORN_MODULES = (
-    "uvicorn",
-    "uvicorn.protocols.http.auto",
-    "uvicorn.protocols.websockets.auto",
-    "uvicorn.lifespan.on",
-    "uvicorn.loops.auto",
-    "uvloop",
-)
-
-
-def _import_uvicorn_meanwhile() -> None:
-    """Import uvicorn and the modules it loads when it starts, on another thread, while
-    the checks and the catalog wait on SQLite (which lets go of the GIL): their ~30 ms
-    then mostly overlap them. `_run_server`'s own import waits for this one to finish;
-    a failure there is raised as usual."""
-
-    def load() -> None:
-        for module in _UVICORN_MODULES:
-            try:
-                importlib.import_module(module)
-            except Exception:
-                pass  # uvicorn imports it again (or does without) and reports a failure
-
-    threading.Thread(target=load, name="datasette-import-uvicorn", daemon=True).start()
 
 
 def _print_settings_help() -> None:
