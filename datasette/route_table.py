@@ -51,8 +51,11 @@ class RouteTable:
 
     @property
     def joined(self) -> bool:
-        """Whether each half of the routes is matched by one joined regex."""
-        return all(bucket.combined() is not None for bucket in (self._special, self._other))
+        """Whether each half of the routes (that has any) is matched by one joined regex."""
+        return all(
+            not bucket.routes or bucket.combined() is not None
+            for bucket in (self._special, self._other)
+        )
 
 
 class _Bucket:
