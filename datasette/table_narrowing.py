@@ -162,7 +162,8 @@ def _index_facts(conn: Any, table: str) -> Optional[_IndexFacts]:
         "select 1 from sqlite_master where type = 'table' and name = 'sqlite_stat1'"
     ).fetchone()
     if has_stat1:
-        for index, stat in conn.execute("select idx, stat from sqlite_stat1 where tbl = ?", [table]):
+        stat1 = conn.execute("select idx, stat from sqlite_stat1 where tbl = ?", [table])
+        for index, stat in stat1:
             numbers = [int(n) for n in (stat or "").split() if n.isdigit()]
             if index and len(numbers) >= 2:
                 facts.stat1[index] = numbers

@@ -215,7 +215,8 @@ async def test_rowids_read_serve_every_query(plans_db):
         plain_sql, _ = query_for(narrowing, sort).page_sql_and_params()
         assert marker not in plain_sql
         with sqlite3.connect(plans_db) as conn:
-            assert conn.execute(sql, params).fetchall() == conn.execute(plain_sql, params).fetchall()
+            narrowed_rows = conn.execute(sql, params).fetchall()
+            assert narrowed_rows == conn.execute(plain_sql, params).fetchall()
 
 
 @pytest.mark.asyncio
@@ -254,7 +255,7 @@ FILTERS = [
     "a=a5&b=99",  # no row has that b
     "a=a5&b=5&_where=price is not null",
 ]
-ORDERS = ["", "_sort=price", "_sort_desc=price", "_sort=created", "_sort_desc=b"]
+ORDERS = ["", "_sort_desc=price", "_sort=created", "_sort_desc=b"]
 EXTRAS = (
     "_extra=count&_extra=facet_results&_extra=suggested_facets"
     "&_facet=a&_facet=created&_facet_date=created&_facet_array=tags"
@@ -279,7 +280,7 @@ def all_answers(server, table):
     answers = {}
     for filters in FILTERS:
         for order in ORDERS:
-            path = f"/plans/{table}.json?{filters}&{order}&_size=20&_extra=next_url&{EXTRAS}"
+            path = f"/plans/{table}.json?{filters}&{order}&_size=30&_extra=next_url&{EXTRAS}"
             # Known and not this feature's: `_next` tokens of a table whose column
             # named `rowid` hides the rowid do not work, so only its first pages compare.
             answers[path] = pages(server, path, walk=table != "shadow")
@@ -318,11 +319,12 @@ def test_same_answers_as_without_narrowing(server, monkeypatch, table, rowids):
     monkeypatch.setattr(page_data, "plan_narrowing", no_narrowing)
     plain = all_answers(server, table)
     assert narrowed == plain
-    first = narrowed[f"/plans/{table}.json?a=a5&b=5&_sort=price&_size=20&_extra=next_url&{EXTRAS}"]
+    path = f"/plans/{table}.json?a=a5&b=5&_sort_desc=price&_size=30&_extra=next_url&{EXTRAS}"
+    first = narrowed[path]
     # The walks are real: several pages, counted and faceted rows.
     assert first[0]["count"] == 77
     if table != "shadow":
-        assert len(first) == 4 and sum(len(page["rows"]) for page in first) == 77
+        assert len(first) == 3 and sum(len(page["rows"]) for page in first) == 77
     assert first[0]["facet_results"]["results"]["a"]["results"][0]["count"] == first[0]["count"]
     assert first[0]["facet_results"]["results"]["tags"]["results"]
 
