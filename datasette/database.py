@@ -17,7 +17,7 @@ import uuid
 import weakref
 from collections import namedtuple
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
@@ -136,6 +136,8 @@ class DatabaseEnvironment:
     :param metadata: `metadata(database=..., fallback=...)` for hidden tables and labels
     :param inline_read_budget_ms: how long a read may first run on the event loop before it
         moves to a read thread (`inline_reads.py`); 0 sends every read to the threads
+    :param local_devices: device number -> on a local filesystem, filled by the schema
+        probes (`schema_probe.py`) so the mount table is read once per device
     """
 
     executor: Optional[Executor] = None
@@ -147,6 +149,7 @@ class DatabaseEnvironment:
     prepare_connection: Optional[Callable[[Any, Optional[str]], None]] = None
     metadata: Optional[Callable[..., Any]] = None
     inline_read_budget_ms: float = BUDGET_MS
+    local_devices: dict = field(default_factory=dict)
 
 
 def environment_of(ds: Any) -> DatabaseEnvironment:
@@ -285,7 +288,10 @@ class Database:
         self._schema_cache_version: Optional[int] = None
         # Anonymous memory databases have no shared schema to probe (see probe_schema_version).
         self._schema_probe = SchemaProbe(
-            None if self.is_memory else path, mode, self._open_probe_connection
+            None if self.is_memory else path,
+            mode,
+            self._open_probe_connection,
+            local_devices=self.environment.local_devices,
         )
         # Set by the internal-database store, whose connections skip prepare_connection
         # hooks and get WAL + durable commits.

@@ -15,6 +15,10 @@ own that never waits for a lock; so does anything else (a new empty file, a name
 in-memory database, an unusual URI `mode`, a system without `os.pread`). A file switched to WAL by another process
 has 2 there from the switch on, before any commit made in WAL mode.
 
+The header is read only from a file on a local filesystem (Linux's mount table says
+which): a network filesystem may hand back a cached copy of the header until something
+revalidates it, and SQLite's locks are what do that there.
+
 A header read part-way through another process's commit gives the old or the new
 version; either is a version the database had or is about to have, and what SQLite
 reads afterwards waits for the commit, so nothing is cached under a wrong version for
@@ -38,6 +42,12 @@ _MAGIC = b"SQLite format 3\x00"
 _HEADER_BYTES = 44  # up to and including the schema cookie at offset 40
 # URI modes whose database is the file at `path` (`memory` names a memory database).
 _FILE_MODES = (None, "ro", "rw", "rwc")
+# Filesystems whose reads see every write made on this machine at once (page cache).
+LOCAL_FILESYSTEMS = frozenset({
+    "ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "f2fs", "jfs", "bcachefs", "reiserfs",
+    "tmpfs", "ramfs", "overlay", "vfat", "exfat", "ntfs3", "hfsplus", "squashfs",
+})
+MOUNTINFO = "/proc/self/mountinfo"
 
 
 def header_schema_version(header: bytes) -> Optional[int]:
@@ -50,17 +60,62 @@ def header_schema_version(header: bytes) -> Optional[int]:
     return int.from_bytes(header[40:44], "big", signed=True)
 
 
+def filesystem_type(mountinfo: str, path: str) -> Optional[str]:
+    """The filesystem type of the mount holding `path` (absolute, symlinks resolved),
+    read from the text of `/proc/self/mountinfo`; None if no mount holds it."""
+    found, found_length = None, -1
+    for line in mountinfo.splitlines():
+        fields = line.split(" ")
+        # ID, parent, device, root, mount point, options, optional tags..., "-", type...
+        if "-" not in fields[6:-1]:
+            continue
+        mount_point = _unescape(fields[4])
+        inside = path == mount_point or path.startswith(mount_point.rstrip("/") + "/")
+        # The longest mount point holding the path wins; of equal ones the last mounted.
+        if inside and len(mount_point) >= found_length:
+            found, found_length = fields[fields.index("-", 6) + 1], len(mount_point)
+    return found
+
+
+def _unescape(field: str) -> str:
+    # mountinfo writes space, tab, newline and backslash in names as octal escapes.
+    for escaped, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        field = field.replace(escaped, char)
+    return field
+
+
+def on_local_filesystem(path: str) -> bool:
+    """Whether the file at `path` is on one of `LOCAL_FILESYSTEMS`; False when it cannot
+    be told (no Linux mount table), so the caller keeps to SQLite's own reads."""
+    try:
+        with open(MOUNTINFO, encoding="utf-8", errors="replace") as f:
+            mountinfo = f.read()
+    except OSError:
+        return False
+    return filesystem_type(mountinfo, os.path.realpath(path)) in LOCAL_FILESYSTEMS
+
+
 class SchemaProbe:
     """Reads one database's schema version without leaving the calling thread.
 
     :param path: the database file, or None when there is no file to read
+    :param mode: the URI `mode` the database's connections use
     :param connect: opens the fallback connection (read-only, `timeout=0`)
+    :param local_devices: whether each device number is on a local filesystem, shared by
+        the probes of one instance so the mount table is read once per device
     """
 
-    def __init__(self, path: Optional[str], mode: Optional[str], connect: Callable[[], Any]):
+    def __init__(
+        self,
+        path: Optional[str],
+        mode: Optional[str],
+        connect: Callable[[], Any],
+        local_devices: Optional[dict] = None,
+    ):
         readable = path is not None and mode in _FILE_MODES and hasattr(os, "pread")
         self._path = os.fspath(path) if readable else None  # type: ignore[arg-type]
         self._connect = connect
+        self._local_devices = {} if local_devices is None else local_devices
         self._fd: Optional[int] = None
         self._conn: Any = None
         # Two event loops in two threads may share a Database (tests, clients).
@@ -85,9 +140,19 @@ class SchemaProbe:
             return None
         if self._fd is None:
             try:
+                device = os.stat(self._path).st_dev
+            except OSError:
+                return None  # not there yet (or gone): the PRAGMA says what it is
+            local = self._local_devices.get(device)
+            if local is None:
+                local = self._local_devices[device] = on_local_filesystem(self._path)
+            if not local:
+                self._path = None
+                return None
+            try:
                 self._fd = os.open(self._path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
             except OSError:
-                return None  # not there yet (or not a file): the PRAGMA says what it is
+                return None
         try:
             return header_schema_version(os.pread(self._fd, _HEADER_BYTES, 0))
         except OSError:

@@ -9,7 +9,12 @@ import sys
 import httpx
 import pytest
 
-from datasette.schema_probe import SchemaProbe, header_schema_version
+from datasette.schema_probe import (
+    SchemaProbe,
+    filesystem_type,
+    header_schema_version,
+    on_local_filesystem,
+)
 
 
 def pragma_version(path):
@@ -30,17 +35,23 @@ def execute(path, *statements):
         conn.close()
 
 
-def make_probe(path):
+def make_probe(path, local_devices=None):
     fallback = []
 
     def connect():
         fallback.append(True)
         return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=0)
 
-    return SchemaProbe(str(path), None, connect), fallback
+    return SchemaProbe(str(path), None, connect, local_devices), fallback
+
+
+def needs_local_tmp(tmp_path):
+    if not on_local_filesystem(str(tmp_path)):
+        pytest.skip("the header is read only on a local filesystem Linux's mount table names")
 
 
 def test_rollback_journal_file_is_read_from_its_header(tmp_path):
+    needs_local_tmp(tmp_path)
     path = tmp_path / "data.db"
     execute(path, "create table t (id integer primary key)")
     probe, fallback = make_probe(path)
@@ -55,6 +66,7 @@ def test_rollback_journal_file_is_read_from_its_header(tmp_path):
 
 
 def test_signed_cookie_matches_the_pragma(tmp_path):
+    needs_local_tmp(tmp_path)
     path = tmp_path / "data.db"
     execute(path, "create table t (id)", "PRAGMA schema_version = -5")
     probe, fallback = make_probe(path)
@@ -110,8 +122,7 @@ def test_empty_and_foreign_files(tmp_path):
 
 
 def test_close_releases_the_descriptor(tmp_path):
-    if not os.path.isdir("/proc/self/fd"):
-        pytest.skip("needs /proc to list open descriptors")
+    needs_local_tmp(tmp_path)
     path = tmp_path / "data.db"
     execute(path, "create table t (id)")
     probe, _ = make_probe(path)
@@ -132,6 +143,48 @@ def test_close_releases_the_descriptor(tmp_path):
     # A closed probe opens again if asked (as the Database's connections do).
     assert probe.version() == 1
     probe.close()
+
+
+def test_a_file_not_on_a_local_filesystem_is_asked_with_the_pragma(tmp_path):
+    path = tmp_path / "data.db"
+    execute(path, "create table t (id)")
+    local_devices = {os.stat(path).st_dev: False}  # as if the mount table said "nfs"
+    probe, fallback = make_probe(path, local_devices)
+    assert probe.version() == 1
+    execute(path, "alter table t add column name text")
+    assert probe.version() == pragma_version(path) == 2
+    assert fallback == [True]
+    probe.close()
+
+
+MOUNTINFO = """\
+22 27 0:21 / /proc rw,relatime - proc proc rw
+27 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+40 27 0:40 / /srv/data rw,relatime shared:7 master:2 - nfs4 server:/export rw
+41 40 0:41 / /srv/data/local rw,relatime - tmpfs tmpfs rw
+42 27 0:42 / /mnt/with\\040space rw - xfs /dev/vdb rw
+43 27 0:43 / /srv/data rw - ext4 /dev/vdc rw
+"""
+
+
+@pytest.mark.parametrize(
+    "path,expected",
+    [
+        ("/home/user/data.db", "ext4"),
+        ("/srv/data/local/a.db", "tmpfs"),  # the longest mount point holding the path
+        ("/srv/database.db", "ext4"),  # /srv/data is not a prefix of /srv/database.db
+        ("/mnt/with space/a.db", "xfs"),  # octal escapes in mount points
+        ("/srv/data/a.db", "ext4"),  # mounted over /srv/data later: the last one wins
+    ],
+)
+def test_filesystem_type_from_the_mount_table(path, expected):
+    assert filesystem_type(MOUNTINFO, path) == expected
+
+
+def test_a_network_mount_is_not_local():
+    table = MOUNTINFO.replace("43 27 0:43 / /srv/data rw - ext4 /dev/vdc rw\n", "")
+    assert filesystem_type(table, "/srv/data/a.db") == "nfs4"
+    assert filesystem_type("", "/a.db") is None
 
 
 @pytest.mark.parametrize("journal_mode", ["delete", "wal"])
