@@ -447,8 +447,12 @@ class Database:
                 conn.close()
             except Exception:
                 pass
-        # Last: closing its file descriptor drops this process's locks on the file.
-        self._schema_probe.close()
+        # Last, and only once no write is running: closing the probe's file descriptor
+        # drops every lock this process holds on the file, a transaction's included. A
+        # write thread still busy after stop()'s wait keeps the descriptor open for good.
+        writer_thread = self._writer.thread if self._writer is not None else None
+        if writer_thread is None or not writer_thread.is_alive():
+            self._schema_probe.close()
 
     # -- reads --------------------------------------------------------------------------
 
