@@ -447,12 +447,7 @@ class Database:
                 conn.close()
             except Exception:
                 pass
-        # Last, and only once no write is running: closing the probe's file descriptor
-        # drops every lock this process holds on the file, a transaction's included. A
-        # write thread still busy after stop()'s wait keeps the descriptor open for good.
-        writer_thread = self._writer.thread if self._writer is not None else None
-        if writer_thread is None or not writer_thread.is_alive():
-            self._schema_probe.close()
+        self._schema_probe.close()
 
     # -- reads --------------------------------------------------------------------------
 
@@ -836,8 +831,9 @@ class Database:
     def probe_schema_version(self) -> Optional[int]:
         """The schema version read right here, without a trip to a read thread.
 
-        From the file's header in rollback-journal mode, else `PRAGMA schema_version` on
-        a connection of its own that never waits for a lock (see schema_probe.py): a busy
+        From memory while the file's stat shows no write since the last read (rollback-
+        journal files on a local filesystem), else `PRAGMA schema_version` on a
+        connection of its own that never waits for a lock (see schema_probe.py): a busy
         database gives None, and the caller asks a read thread instead, so the event loop
         is never held up by a writer. Anonymous memory databases have no shared schema.
         """

@@ -2,62 +2,53 @@
 
 Every request to a core page starts by asking each mutable database for its schema
 version (`Catalog.refresh`), so this is on the path of every request. `PRAGMA
-schema_version` costs about 8 µs on a file in rollback-journal mode: SQLite takes and
-drops its shared lock and looks for a hot journal and a WAL file (eight system calls). In that mode a commit writes the schema cookie into the
-file's header (a big-endian signed 32-bit integer at offset 40) before it returns, so
-one `pread` of the header reads the same number in about a tenth of the time, and a
-request that starts after a committed schema change still sees it.
+schema_version` costs about 8 µs on a file in rollback-journal mode (SQLite takes and
+drops its shared lock and looks for a hot journal and a WAL file: eight system calls),
+where one `stat` of the file costs about 1 µs. So the probe remembers the file's stat
+from just before its last PRAGMA read and answers from memory while the stat is
+unchanged, when that is safe to conclude:
 
-The header answers only when it says "SQLite format 3" in rollback-journal mode (bytes
-18 and 19 both 1). In WAL mode (both 2) a commit goes to the `-wal` file and the header
-can be stale until a checkpoint, so the PRAGMA answers, on a connection of the probe's
-own that never waits for a lock; so does anything else (a new empty file, a named
-in-memory database, an unusual URI `mode`, a system without `os.pread`). A file switched to WAL by another process
-has 2 there from the switch on, before any commit made in WAL mode.
+- The file was in rollback-journal mode at that read. Every commit then writes the file
+  itself (its pages and the schema cookie in its header), which moves its modification
+  time; switching to WAL writes the header too. In WAL mode commits go to the `-wal`
+  file, so WAL files are always asked with the PRAGMA.
+- The remembered modification and change times are older than `RACY_SECONDS` before
+  that read. A file's timestamp has a granularity (the kernel's coarse clock, a second on some
+  filesystems), so a write made in the same tick as the remembered stat could leave it
+  unchanged; a timestamp that old cannot be equalled by a later write. (git's index
+  treats "racily clean" entries the same way.) A file written in the last two seconds is
+  asked with the PRAGMA until it has been quiet that long.
+- The file is on a local filesystem (Linux's mount table says which): a network
+  filesystem may hand back cached attributes, and SQLite's locks are what revalidate
+  them there. Elsewhere, and for named in-memory databases, the PRAGMA answers.
 
-The header is read only from a file on a local filesystem (Linux's mount table says
-which): a network filesystem may hand back a cached copy of the header until something
-revalidates it, and SQLite's locks are what do that there.
-
-A header read part-way through another process's commit gives the old or the new
-version; either is a version the database had or is about to have, and what SQLite
-reads afterwards waits for the commit, so nothing is cached under a wrong version for
-longer than the next request.
-
-The descriptor is opened once and closed only by `close()`, after the database's own
-connections: closing any descriptor of a file drops every POSIX lock this process holds
-on it, SQLite's included, so it must not be opened and closed per read.
+The probe never opens the file itself: closing any descriptor of a file drops every
+POSIX lock this process holds on it, SQLite's included. The PRAGMA runs on a connection
+of the probe's own that never waits for a lock (a writer holding it gives None, and the
+caller asks a read thread instead).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any, Callable, Optional
 
 from .utils import schema as schema_utils
 from .utils.sqlite import sqlite3
 
-_MAGIC = b"SQLite format 3\x00"
-_HEADER_BYTES = 44  # up to and including the schema cookie at offset 40
+# Older than this before the last PRAGMA read, a modification time cannot be repeated by
+# a later write (coarse clocks, filesystems with one- or two-second timestamps).
+RACY_SECONDS = 2.0
 # URI modes whose database is the file at `path` (`memory` names a memory database).
 _FILE_MODES = (None, "ro", "rw", "rwc")
-# Filesystems whose reads see every write made on this machine at once (page cache).
+# Filesystems whose file attributes show every write made on this machine at once.
 LOCAL_FILESYSTEMS = frozenset({
     "ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "f2fs", "jfs", "bcachefs", "reiserfs",
     "tmpfs", "ramfs", "overlay", "vfat", "exfat", "ntfs3", "hfsplus", "squashfs",
 })
 MOUNTINFO = "/proc/self/mountinfo"
-
-
-def header_schema_version(header: bytes) -> Optional[int]:
-    """The schema cookie of a rollback-journal database's first bytes; None when the
-    header is short, not SQLite's, or in WAL mode (where it may be out of date)."""
-    if len(header) < _HEADER_BYTES or header[18] != 1 or header[19] != 1:
-        return None
-    if not header.startswith(_MAGIC):
-        return None
-    return int.from_bytes(header[40:44], "big", signed=True)
 
 
 def filesystem_type(mountinfo: str, path: str) -> Optional[str]:
@@ -95,14 +86,20 @@ def on_local_filesystem(path: str) -> bool:
     return filesystem_type(mountinfo, os.path.realpath(path)) in LOCAL_FILESYSTEMS
 
 
+def _stat_key(stat: os.stat_result) -> tuple:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
 class SchemaProbe:
     """Reads one database's schema version without leaving the calling thread.
 
-    :param path: the database file, or None when there is no file to read
+    :param path: the database file, or None when there is no file to stat
     :param mode: the URI `mode` the database's connections use
     :param connect: opens the fallback connection (read-only, `timeout=0`)
     :param local_devices: whether each device number is on a local filesystem, shared by
         the probes of one instance so the mount table is read once per device
+    :param racy_seconds: how old the file's timestamps must be, at a PRAGMA read, for
+        its stat to stand for that read (default `RACY_SECONDS`)
     """
 
     def __init__(
@@ -111,13 +108,18 @@ class SchemaProbe:
         mode: Optional[str],
         connect: Callable[[], Any],
         local_devices: Optional[dict] = None,
+        racy_seconds: Optional[float] = None,
     ):
-        readable = path is not None and mode in _FILE_MODES and hasattr(os, "pread")
-        self._path = os.fspath(path) if readable else None  # type: ignore[arg-type]
+        statable = path is not None and mode in _FILE_MODES
+        self._path = os.fspath(path) if statable else None  # type: ignore[arg-type]
         self._connect = connect
         self._local_devices = {} if local_devices is None else local_devices
-        self._fd: Optional[int] = None
         self._conn: Any = None
+        racy = RACY_SECONDS if racy_seconds is None else racy_seconds
+        self._racy_ns = int(racy * 1_000_000_000)
+        # The stat taken just before the last PRAGMA read, when it may be trusted.
+        self._quiet_key: Optional[tuple] = None
+        self._version: Optional[int] = None
         # Two event loops in two threads may share a Database (tests, clients).
         self._lock = threading.Lock()
 
@@ -125,44 +127,48 @@ class SchemaProbe:
         """The schema version now; None if it cannot be read without waiting (a writer
         holds the lock), and the caller asks a read thread instead."""
         with self._lock:
-            version = self._from_header()
-            if version is not None:
-                return version
+            key = self._stat()
+            if key is not None and key == self._quiet_key:
+                return self._version
+            started = time.time_ns()
+            self._quiet_key = None
             try:
                 if self._conn is None:
                     self._conn = self._connect()
-                return schema_utils.schema_version(self._conn)
+                version = schema_utils.schema_version(self._conn)
+                rollback = key is not None and not _in_wal_mode(self._conn)
             except sqlite3.Error:
                 return None
+            # Both timestamps: `utime` can set the modification time back, not the change time.
+            if rollback and max(key[3], key[4]) < started - self._racy_ns:
+                self._quiet_key, self._version = key, version
+            return version
 
-    def _from_header(self) -> Optional[int]:
+    def _stat(self) -> Optional[tuple]:
+        """The file's stat key, or None when the file's stat cannot be trusted (not on a
+        local filesystem, not a file, not there)."""
         if self._path is None:
             return None
-        if self._fd is None:
-            try:
-                device = os.stat(self._path).st_dev
-            except OSError:
-                return None  # not there yet (or gone): the PRAGMA says what it is
-            local = self._local_devices.get(device)
-            if local is None:
-                local = self._local_devices[device] = on_local_filesystem(self._path)
-            if not local:
-                self._path = None
-                return None
-            try:
-                self._fd = os.open(self._path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            except OSError:
-                return None
         try:
-            return header_schema_version(os.pread(self._fd, _HEADER_BYTES, 0))
+            stat = os.stat(self._path)
         except OSError:
+            return None  # not there yet (or gone): the PRAGMA says what it is
+        local = self._local_devices.get(stat.st_dev)
+        if local is None:
+            local = self._local_devices[stat.st_dev] = on_local_filesystem(self._path)
+        if not local:
+            self._path = None
             return None
+        return _stat_key(stat)
 
     def close(self) -> None:
-        """Forget the fallback connection (its owner closes it) and close the descriptor;
-        a later `version()` opens them again."""
+        """Forget the fallback connection (its owner closes it) and what was read; a
+        later `version()` opens a new one."""
         with self._lock:
             self._conn = None
-            fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
+            self._quiet_key = None
+
+
+def _in_wal_mode(conn: Any) -> bool:
+    # Without an assignment the pragma reports the mode the file's header records.
+    return str(conn.execute("pragma journal_mode").fetchone()[0]).lower() == "wal"
