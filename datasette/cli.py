@@ -1,13 +1,14 @@
 """The `datasette` command line. Commands parse flags and hand over to the package.
 
 Refusals print one `Error: ...` line and exit 1 before any port is bound; click usage
-errors exit 2. `run_module` and `call` are looked up on this module at call time because
+errors exit 2. (A plugin's `startup` hook failing is reported the same way, after the
+port was bound: `serve` listens before start-up fills the catalog.) `run_module` and `call` are looked up on this module at call time because
 tests patch them.
 
 `serve` runs in named steps, as uvicorn splits its command from its `Config`: the flags
 (`SERVE_OPTIONS`) become a `ServeConfig`; `build_datasette` reads the files they name and
 builds `Datasette`; `check_databases` opens each database once; then `--get` answers one
-request, or `_run_server` binds the port and hands over to uvicorn.
+request, or the port is bound, start-up runs and `_run_server` hands over to uvicorn.
 """
 
 from __future__ import annotations
@@ -435,11 +436,17 @@ def run_serve(config: ServeConfig, return_instance: bool = False) -> Optional[Da
     if config.get:
         _run_get(ds, config.get, config.token, config.actor)
         return None
+    # Listening before start-up fills the catalog: a client that connects meanwhile
+    # waits in the backlog and is answered as soon as the server is ready, instead of
+    # being refused and trying again later.
+    sock = None if config.uds else _bind_socket(config.host, config.port)
     try:
         asyncio.run(ds.invoke_startup())
     except StartupError as e:
+        if sock is not None:
+            sock.close()
         _fail(str(e))
-    _run_server(ds, config)
+    _run_server(ds, config, sock)
     return None
 
 
@@ -565,11 +572,11 @@ def _resolve_extensions(sqlite_extensions: Sequence) -> list:
     return extensions
 
 
-def _run_server(ds: Datasette, config: ServeConfig) -> None:
-    """Bind the port, print the URLs, and run uvicorn until it stops; then close `ds`."""
+def _run_server(ds: Datasette, config: ServeConfig, sock: Optional[socket.socket]) -> None:
+    """Print the URLs and run uvicorn on the bound `sock` (None: `--uds`) until it stops;
+    then close `ds`."""
     import uvicorn  # only serving needs it, and it adds ~0.1 s to every other command
 
-    sock = None if config.uds else _bind_socket(config.host, config.port)
     bound_port = sock.getsockname()[1] if sock is not None else config.port
     url = f"http://{config.host}:{bound_port}{ds.urls.path('/')}"
     if config.root:
