@@ -309,6 +309,9 @@ class Catalog:
         # Rows of databases detached while the server was down go at the first refresh
         # (the store no longer empties the catalog at start, see catalog_matches).
         self._purged = False
+        # Catalog rows found at the first refresh (a reused --internal file), by database
+        # name, until each is adopted or rewritten; see catalog_reuse.py.
+        self._stored: Optional[dict] = None
 
     async def refresh(self, databases: dict) -> None:
         """Bring the catalog up to date with `databases` (name -> Database).
@@ -335,6 +338,8 @@ class Catalog:
             db.note_schema_version(version)
             if self._written.get(name) != (db.token, version):
                 stale.append((name, db))
+        if self._stored is None:
+            stale = await self._adopt_stored(stale)
         if stale:
             await self._refresh_together(stale)
         gone = [name for name in self._written if name not in databases]
@@ -347,12 +352,55 @@ class Catalog:
             for name in gone:
                 self._written.pop(name, None)
 
+    async def _adopt_stored(self, stale: list) -> list:
+        """Keep the stored rows of each stale database they still describe; return the rest.
+
+        Listeners are told about adopted databases as if their rows had been written.
+        """
+        try:
+            self._stored = await self.internal_db.execute_fn(catalog_reuse.read_stored)
+        except Exception as e:
+            # Only a saving: without the stored rows every database is read as if new.
+            logger.error("Could not read the stored catalog: %s", e)
+            self._stored = {}
+        candidates = [(name, db) for name, db in stale if name in self._stored and not db.is_memory]
+        if not candidates:
+            return stale
+        outlines = []
+        for _, db in candidates:  # one at a time, as _refresh_together reads (it says why)
+            try:
+                outlines.append(await db.execute_fn(catalog_reuse.read_outline))
+            except Exception as e:
+                outlines.append(e)
+        adopted = {}
+        for (name, db), outline in zip(candidates, outlines):
+            path = str(db.path) if db.path else None
+            if not isinstance(outline, BaseException) and catalog_reuse.still_current(
+                self._stored.pop(name), path, outline
+            ):
+                adopted[name] = (db, path, outline, next(self._sequence))
+        if adopted:
+            await self.internal_db.execute_write_fn(lambda conn: self._announce(conn, adopted))
+        for name, (db, _, outline, _) in adopted.items():
+            self._written[name] = (db.token, outline[0])
+        return [(name, db) for name, db in stale if name not in adopted]
+
+    def _announce(self, conn: Any, adopted: dict) -> None:
+        """On the write thread: listeners hear of adopted databases (their tables only)."""
+        for name, (_, path, (version, tables, _), sequence) in adopted.items():
+            if self._latest_written.get(name, 0) > sequence:
+                continue
+            self._latest_written[name] = sequence
+            snapshot = Snapshot(name, path, False, version, details_read=False)
+            snapshot.tables = [(name, *table) for table in sorted(tables)]
+            for listener in self.listeners:
+                listener(conn, snapshot)
+
     async def _refresh_together(self, stale: list) -> None:
-        """Bring the stale databases' rows up to date. Each file database is first done on
-        the internal write connection (catalog_fill.py): copied when it has no rows, kept
-        when its stored rows (a reused --internal file's) still describe it. The others,
-        and any that could not be done so, are read one after another on a read thread and
-        written in one transaction: one durable commit (~1 ms each here) instead of one each.
+        """Bring the stale databases' rows up to date. Those that have none are copied
+        straight from their files (catalog_fill.py); the others, and any the copy could not
+        do, are read one after another on a read thread and written in one transaction:
+        one durable commit (~1 ms each here) instead of one each.
 
         One at a time, not all at once: the reading is SQLite's work between GIL-holding
         steps, and read threads that take turns at the GIL finished 20 databases in about
@@ -360,7 +408,7 @@ class Catalog:
         """
         numbered = [(next(self._sequence), name, db) for name, db in stale]
         ready = []
-        for sequence, name, db in await self._from_files(numbered):
+        for sequence, name, db in await self._copy_new(numbered):
             try:
                 snapshot = await snapshot_of(db, name)
             except Exception as e:
@@ -376,9 +424,8 @@ class Catalog:
         for _, db, snapshot in ready:
             self._written[snapshot.database_name] = (db.token, snapshot.schema_version)
 
-    async def _from_files(self, numbered: list) -> list:
-        """Copy or keep the rows of the `(sequence, name, db)`s from their files; return
-        those left to read."""
+    async def _copy_new(self, numbered: list) -> list:
+        """Copy the rows of the `(sequence, name, db)`s that have none; return the others."""
         sources = [
             (sequence, name, db, uri)
             for sequence, name, db in numbered
@@ -386,34 +433,34 @@ class Catalog:
         ]
         if not sources:
             return numbered
-        done = await self.internal_db.execute_write_fn(lambda conn: self._fill(conn, sources))
+        copied = await self.internal_db.execute_write_fn(lambda conn: self._copy(conn, sources))
         for _, name, db, _ in sources:
-            if name in done:
-                self._written[name] = (db.token, done[name])
-        return [(sequence, name, db) for sequence, name, db in numbered if name not in done]
+            if name in copied:
+                self._written[name] = (db.token, copied[name])
+        return [(sequence, name, db) for sequence, name, db in numbered if name not in copied]
 
-    def _fill(self, conn: Any, sources: list) -> dict:
-        """On the write thread: copy or keep the newer sources' rows, then tell the
-        listeners (of kept ones too: their tables only). `{name: schema version}` done."""
+    def _copy(self, conn: Any, sources: list) -> dict:
+        """On the write thread: copy the newer sources' rows, then tell the listeners.
+        Returns `{name: schema version}` of the databases copied."""
         newer = [source for source in sources if self._latest_written.get(source[1], 0) <= source[0]]
-        outcomes = catalog_fill.refresh_from_files(
+        outcomes = catalog_fill.copy_catalogs(
             conn, [(name, str(db.path), uri) for _, name, db, uri in newer], clear_database
         )
-        done = {}
+        copied = {}
         for sequence, name, db, _ in newer:
             outcome = outcomes.get(name)
             if isinstance(outcome, BaseException):
-                logger.debug("Reading the catalog of %s instead: %s", name, outcome)
+                logger.debug("Reading the catalog of %s instead of copying it: %s", name, outcome)
             if not isinstance(outcome, tuple):
                 continue
-            _, version, tables = outcome
-            done[name] = version
+            version, tables = outcome
+            copied[name] = version
             self._latest_written[name] = sequence
             snapshot = Snapshot(name, str(db.path), False, version, details_read=False)
             snapshot.tables = [(name, *table) for table in tables]
             for listener in self.listeners:
                 listener(conn, snapshot)
-        return done
+        return copied
 
     def _write(self, conn: Any, numbered: list) -> None:
         """On the write thread: store `(sequence, snapshot)`s newer than what is written,

@@ -1,14 +1,11 @@
-"""Bringing catalog rows up to date from the databases' files, on the internal write connection.
+"""Copying a database's catalog rows straight from its file, on the internal write connection.
 
 The catalog's usual way (`catalog.read_snapshot`) reads a database's tables, columns,
 indexes and foreign keys on a read thread into Python tuples (about 10,000 for 2,000
 tables), hands them to the write thread and binds them back into INSERTs: at start-up with
 a new internal database that was most of the time spent before the port answered. Here the
-write connection attaches each file read-only and either copies the same rows, from the
-same pragma functions, with `INSERT ... SELECT` (a database with no rows stored yet), or
-checks in SQL that the stored rows still describe the file (`catalog_reuse.py`, a reused
-`--internal` file). SQLite does the work: no row passes through Python, and the GIL is
-free meanwhile.
+write connection attaches the file read-only and copies the same rows, from the same pragma
+functions, with `INSERT ... SELECT`: SQLite does all of it, and the GIL is free meanwhile.
 
 It is only a faster way to the same rows. Whatever it cannot do raises `sqlite3.Error` for
 that database alone (a virtual table whose module only the database's own connections load,
@@ -22,7 +19,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..utils.sqlite import sqlite3, sqlite_file_uri, supports_table_xinfo
-from . import catalog_reuse
 from .activity.progress import progress_bar
 
 if TYPE_CHECKING:  # only for annotations: database.py is the room above this one
@@ -75,17 +71,18 @@ def source_uri(db: "Database") -> Optional[str]:
     return sqlite_file_uri(db.path) + "?mode=ro" + nolock
 
 
-def refresh_from_files(conn: Any, sources: list, clear: Callable[[Any, str], None]) -> dict:
-    """For each `(name, path, uri)` source: copy its file's rows if it has none stored, or
-    keep the stored ones if they still describe the file (`catalog_reuse.still_current`).
+def copy_catalogs(conn: Any, sources: list, clear: Callable[[Any, str], None]) -> dict:
+    """Fill the catalog rows of each `(name, path, uri)` source that has none from its file.
 
-    Groups of `ATTACH_GROUP` files are attached, done in one transaction (each copy in a
+    Groups of `ATTACH_GROUP` files are attached, copied in one transaction (each in a
     savepoint of its own) and detached; `clear(conn, name)` deletes a database's rows.
-    Returns `{name: (how, schema version, tables)}`, `how` "copied" or "kept" and `tables`
-    as (name, rootpage, sql), or `{name: exception}` when it could not be done. A database
-    left out has stored rows that differ: the usual way reads it and compares before it
-    rewrites, so no identical page is written (and uploaded by a replica).
+    Returns `{name: (schema version, tables)}` for each copied database, `tables` as
+    (name, rootpage, sql), and `{name: exception}` for the others. A database that has
+    rows already is left out (not in the result): the usual way compares before it
+    rewrites, so a restart does not write (and a replica upload) identical pages.
     """
+    catalogued = {row[0] for row in conn.execute("select database_name from catalog_databases")}
+    sources = [source for source in sources if source[0] not in catalogued]
     outcomes: dict = {}
     for start in range(0, len(sources), ATTACH_GROUP):
         group = sources[start:start + ATTACH_GROUP]
@@ -99,7 +96,7 @@ def refresh_from_files(conn: Any, sources: list, clear: Callable[[Any, str], Non
                     outcomes[name] = e
                     continue
                 attached.append((name, path, schema))
-            _refresh_group(conn, attached, clear, outcomes)
+            _copy_group(conn, attached, clear, outcomes)
         finally:
             for _, _, schema in attached:
                 try:
@@ -109,8 +106,8 @@ def refresh_from_files(conn: Any, sources: list, clear: Callable[[Any, str], Non
     return outcomes
 
 
-def _refresh_group(conn: Any, attached: list, clear: Callable, outcomes: dict) -> None:
-    """One transaction for the attached databases; a failure undoes only its own copy."""
+def _copy_group(conn: Any, attached: list, clear: Callable, outcomes: dict) -> None:
+    """Copy the attached databases in one transaction; a failure undoes only its own."""
     if not attached:
         return
     conn.execute("BEGIN")
@@ -118,9 +115,7 @@ def _refresh_group(conn: Any, attached: list, clear: Callable, outcomes: dict) -
         for name, path, schema in attached:
             conn.execute("SAVEPOINT catalog_copy")
             try:
-                outcome = _refresh_one(conn, name, path, schema, clear)
-                if outcome is not None:
-                    outcomes[name] = outcome
+                outcomes[name] = _copy_one(conn, name, path, schema, clear)
             except sqlite3.Error as e:
                 conn.execute("ROLLBACK TO catalog_copy")
                 outcomes[name] = e
@@ -131,32 +126,13 @@ def _refresh_group(conn: Any, attached: list, clear: Callable, outcomes: dict) -
         raise
 
 
-def _refresh_one(conn: Any, name: str, path: str, schema: str, clear: Callable) -> Optional[tuple]:
-    stored = conn.execute(
-        "select 1 from catalog_databases where database_name = ?", (name,)
-    ).fetchone()
-    if stored is None:
-        return ("copied", *_copy_one(conn, name, path, schema, clear))
-    version = catalog_reuse.still_current(conn, name, path, schema)
-    if version is None:
-        return None
-    return ("kept", version, _tables(conn, schema))
-
-
-def _tables(conn: Any, schema: str) -> list:
-    """`(name, rootpage, sql)` of every table of the attached file, as plain tuples (the
-    connection's row and text factories cost a Python call per value: 2,000 tables were
-    ~5 ms). Text that is not UTF-8 raises, and that database is read the usual way."""
-    with catalog_reuse.plain_rows(conn):
-        return conn.execute(
-            f"select name, rootpage, sql from {schema}.sqlite_master where type = 'table'"
-        ).fetchall()
-
-
 def _copy_one(conn: Any, name: str, path: str, schema: str, clear: Callable) -> tuple:
-    """Replace database `name`'s rows with its file's; `(schema version, tables)`."""
     version = conn.execute(f"PRAGMA {schema}.schema_version").fetchone()[0]
-    tables = _tables(conn, schema)
+    tables = [
+        tuple(row) for row in conn.execute(
+            f"select name, rootpage, sql from {schema}.sqlite_master where type = 'table'"
+        )
+    ]
     # The same bar the usual way shows (a terminal, hundreds of tables): all at once here.
     with progress_bar(f"Cataloguing {name}", len(tables)) as bar:
         _insert_rows_of(conn, name, path, schema, version, clear)

@@ -1,14 +1,11 @@
-"""Keeping catalog rows already stored (a persistent `--internal` file's, from a previous
-process) for a database whose file they still describe.
+"""Reusing catalog rows a previous process wrote to a persistent `--internal` file.
 
 Re-reading every table's columns, indexes and foreign keys is most of a start-up with
 thousands of tables. When the internal file persisted, the rows it holds are still right
 for a database whose schema table still says what it said when they were written, so they
-are checked against that instead of being read again. The check runs in SQL on the internal
-write connection with the file attached read-only (`catalog_fill.py` attaches it), so no
-row passes through Python.
+are checked against that instead of being read again.
 
-What is compared, and why it vouches for the rest:
+What is compared (the "outline"), and why it vouches for the rest:
 - the database's path, kind and `PRAGMA schema_version` (SQLite counts every schema change);
 - every table's name, root page and `CREATE` statement: a table's columns, its foreign keys
   and its constraint indexes are parsed from that statement;
@@ -25,6 +22,10 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator, Optional
 
+from ..utils.schema import schema_version
+
+Outline = tuple  # (schema version, frozenset of tables, frozenset of (table, index))
+
 
 @contextlib.contextmanager
 def plain_rows(conn: Any) -> Iterator[None]:
@@ -38,35 +39,71 @@ def plain_rows(conn: Any) -> Iterator[None]:
         conn.row_factory, conn.text_factory = factories
 
 
-# One row: the stored schema version (NULL when the stored path or kind differs, or no
-# rows are stored), then 1 for each way the file differs from the stored rows. `{src}` is
-# the schema the file is attached as; `:name` the database's name, `:path` its file.
-_DIFFERENCES = """
-select
-  (select schema_version from catalog_databases
-   where database_name = :name and path = :path and is_memory = 0),
-  exists (select 1 from {src}.sqlite_master where type = 'table' and rootpage = 0),
-  exists (select name, rootpage, sql from {src}.sqlite_master where type = 'table'
-          except select table_name, rootpage, sql from catalog_tables
-          where database_name = :name),
-  exists (select table_name, rootpage, sql from catalog_tables where database_name = :name
-          except select name, rootpage, sql from {src}.sqlite_master where type = 'table'),
-  exists (select tbl_name, name from {src}.sqlite_master where type = 'index'
-          except select table_name, name from catalog_indexes where database_name = :name),
-  exists (select 1 from catalog_indexes i
-          where i.database_name = :name and i.origin is not 'pk' and not exists (
-            select 1 from {src}.sqlite_master m
-            where m.type = 'index' and m.tbl_name = i.table_name and m.name = i.name))
-"""
+def read_outline(conn: Any) -> Optional[Outline]:
+    """The outline of the database on `conn`; None when it has a virtual table."""
+    with plain_rows(conn):
+        return _read_outline(conn)
 
 
-def still_current(conn: Any, name: str, path: str, schema: str) -> Optional[int]:
-    """The schema version of the file attached as `schema` when the rows stored for
-    database `name` (at `path`) still describe it, else None."""
-    version = conn.execute(f"PRAGMA {schema}.schema_version").fetchone()[0]
-    stored_version, *differences = conn.execute(
-        _DIFFERENCES.format(src=schema), {"name": name, "path": path}
-    ).fetchone()
-    if stored_version != version or any(differences):
-        return None
-    return version
+def _read_outline(conn: Any) -> Optional[Outline]:
+    version = schema_version(conn)
+    tables = []
+    indexes = []
+    for kind, name, table, rootpage, sql in conn.execute(
+        "select type, name, tbl_name, rootpage, sql from sqlite_master"
+        " where type in ('table', 'index')"
+    ):
+        if kind == "index":
+            indexes.append((table, name))
+        elif not rootpage:
+            return None  # a virtual table: see the module docstring
+        else:
+            tables.append((name, rootpage, sql))
+    return version, frozenset(tables), frozenset(indexes)
+
+
+def read_stored(conn: Any) -> dict:
+    """`{database name: (path, is_memory, schema version, tables, indexes)}` as stored.
+
+    `tables` is a set of (name, rootpage, sql); `indexes` maps (table, index) to origin.
+    """
+    with plain_rows(conn):
+        return _read_stored(conn)
+
+
+def _read_stored(conn: Any) -> dict:
+    stored: dict = {}
+    for name, path, is_memory, version in conn.execute(
+        "select database_name, path, is_memory, schema_version from catalog_databases"
+    ):
+        stored[name] = (path, bool(is_memory), version, set(), {})
+    for name, table, rootpage, sql in conn.execute(
+        "select database_name, table_name, rootpage, sql from catalog_tables"
+    ):
+        if name in stored:
+            stored[name][3].add((table, rootpage, sql))
+    for name, table, index, origin in conn.execute(
+        "select database_name, table_name, name, origin from catalog_indexes"
+    ):
+        if name in stored:
+            stored[name][4][(table, index)] = origin
+    return stored
+
+
+def still_current(stored: Optional[tuple], path: Optional[str], outline: Optional[Outline]) -> bool:
+    """Whether a database's stored rows (`read_stored`'s value) match its outline now."""
+    if stored is None or outline is None or path is None:
+        return False
+    stored_path, is_memory, stored_version, tables, indexes = stored
+    version, current_tables, current_indexes = outline
+    if (stored_path, is_memory, stored_version) != (path, False, version):
+        return False
+    if tables != current_tables:
+        return False
+    if not current_indexes <= indexes.keys():
+        return False
+    # Stored indexes the schema table does not list must be primary keys of WITHOUT ROWID
+    # tables, which the (equal) CREATE statements account for.
+    return all(
+        indexes[key] == "pk" for key in indexes.keys() - current_indexes
+    )
