@@ -433,3 +433,29 @@ async def test_a_file_whose_only_difference_is_an_index_name_is_read_again(
     assert reads == ["a", ("write", "a")]
     names = {row[3] for row in (await catalog_rows(second))["catalog_indexes"]}
     assert names == {"second_index"}
+
+
+@pytest.mark.asyncio
+async def test_rows_of_a_database_detached_while_down_go_and_otherwise_nothing_is_purged(
+    make_ds, tmp_path, monkeypatch
+):
+    purges = []
+    original = catalog.purge_detached
+
+    def purging(conn, attached):
+        purges.append(sorted(attached))
+        return original(conn, attached)
+
+    monkeypatch.setattr(catalog, "purge_detached", purging)
+    a, b = make_db(tmp_path / "a.db"), make_db(tmp_path / "b.db")
+    internal = tmp_path / "internal.db"
+    (await start(make_ds, [a, b], internal)).close()
+    # A new internal file has nothing stored of any other database: no purge.
+    assert purges == []
+    (await start(make_ds, [a, b], internal)).close()
+    assert purges == []
+    third = await start(make_ds, [a], internal)
+    assert purges == [["a"]]
+    rows = await catalog_rows(third)
+    assert all(row[0] == "a" for table in CATALOG_TABLES for row in rows[table])
+    assert rows["catalog_columns"]

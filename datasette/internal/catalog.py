@@ -312,6 +312,8 @@ class Catalog:
         # Catalog rows found at the first refresh (a reused --internal file), by database
         # name, until each is adopted or rewritten; see catalog_reuse.py.
         self._stored: Optional[dict] = None
+        # The names `catalog_databases` held at the first refresh (None: not read).
+        self._stored_names: Optional[set] = None
 
     async def refresh(self, databases: dict) -> None:
         """Bring the catalog up to date with `databases` (name -> Database).
@@ -343,6 +345,11 @@ class Catalog:
         if stale:
             await self._refresh_together(stale)
         gone = [name for name in self._written if name not in databases]
+        if not self._purged and self._stored_names is not None:
+            # The first refresh read every stored database's name: when each is still
+            # attached there is nothing to purge, and no write (nor commit) is needed.
+            # (Rows are only ever written together with their catalog_databases row.)
+            self._purged = self._stored_names <= set(databases)
         if gone or not self._purged:
             attached = list(databases)
             await self.internal_db.execute_write_fn(
@@ -359,6 +366,7 @@ class Catalog:
         """
         try:
             self._stored = await self.internal_db.execute_fn(catalog_reuse.read_stored)
+            self._stored_names = set(self._stored)
         except Exception as e:
             # Only a saving: without the stored rows every database is read as if new.
             logger.error("Could not read the stored catalog: %s", e)
