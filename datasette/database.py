@@ -853,9 +853,15 @@ class Database:
 
     def current_schema_version(self) -> int:
         """`PRAGMA schema_version`, read on this thread's read connection (blocking)."""
+        return schema_utils.schema_version(self.read_connection())
+
+    def read_connection(self) -> Any:
+        """This thread's read connection (opened at first use; the inline one without read
+        threads): for work that reads several databases in one trip to a read thread, as
+        start-up's checks do. Blocking, like `current_schema_version`."""
         if self.environment.executor is None:
-            return schema_utils.schema_version(self._inline_connection())
-        return schema_utils.schema_version(self._read_connection())
+            return self._inline_connection()
+        return self._read_connection()
 
     @property
     def token(self) -> str:

@@ -374,12 +374,7 @@ class Catalog:
         candidates = [(name, db) for name, db in stale if name in self._stored and not db.is_memory]
         if not candidates:
             return stale
-        outlines = []
-        for _, db in candidates:  # one at a time, as _refresh_together reads (it says why)
-            try:
-                outlines.append(await db.execute_fn(catalog_reuse.read_outline))
-            except Exception as e:
-                outlines.append(e)
+        outlines = await _read_outlines(candidates)
         adopted = {}
         for (name, db), outline in zip(candidates, outlines):
             path = str(db.path) if db.path else None
@@ -490,6 +485,26 @@ class Catalog:
     async def refresh_database(self, name: str, db: "Database") -> None:
         """Re-read one database's schema and replace its catalog rows."""
         await self._refresh_together([(name, db)])
+
+
+async def _read_outlines(candidates: list) -> list:
+    """The outline of each `(name, db)` (or the exception reading it raised), read one
+    after another in one trip to a read thread: where the start-up checks opened (and
+    parsed the schema of) each database's connection, with no hand-over per database."""
+
+    def read_all() -> list:
+        outlines: list = []
+        for _, db in candidates:
+            try:
+                outlines.append(catalog_reuse.read_outline(db.read_connection()))
+            except Exception as e:
+                outlines.append(e)
+        return outlines
+
+    executor = candidates[0][1].executor
+    if executor is None:
+        return read_all()
+    return await asyncio.get_running_loop().run_in_executor(executor, read_all)
 
 
 async def _read_versions(databases: dict, to_check: list) -> dict:
