@@ -41,6 +41,7 @@ from .internal.activity import Activity
 from .internal.cache import ResultCache
 from .internal.public.store import PublicResources
 from .internal.stats import StartWithServer
+from .internal.watch import commit_watch
 from .internal.store import (
     InternalStore,
     check_not_internal_path,
@@ -662,6 +663,8 @@ class Datasette:
             db.close()
         if "_result_cache" in self.__dict__:
             self.__dict__["_result_cache"].close()
+        if "_commit_watch" in self.__dict__:
+            self.__dict__["_commit_watch"].close()
         self._internal_database.close()
         if self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)
@@ -916,7 +919,9 @@ class Datasette:
         cache = self.__dict__.get("_result_cache")
         if cache is None:
             cache = ResultCache(
-                self._internal_database, lambda: bool(self.setting("result_cache"))
+                self._internal_database,
+                lambda: bool(self.setting("result_cache")),
+                watch=commit_watch(self),
             )
             self.__dict__["_result_cache"] = cache
         return cache
