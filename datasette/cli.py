@@ -192,7 +192,7 @@ def check_databases(ds: Datasette) -> None:
         # thread per database. Read threads taking turns at the GIL were slower still.
         for database in databases:
             try:
-                check_connection(database.read_connection())
+                database.read_blocking(check_connection)
             except (ConnectionProblem, sqlite3.Error) as e:
                 return database, e
         return None

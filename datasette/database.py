@@ -853,15 +853,16 @@ class Database:
 
     def current_schema_version(self) -> int:
         """`PRAGMA schema_version`, read on this thread's read connection (blocking)."""
-        return schema_utils.schema_version(self.read_connection())
+        return self.read_blocking(schema_utils.schema_version)
 
-    def read_connection(self) -> Any:
-        """This thread's read connection (opened at first use; the inline one without read
-        threads): for work that reads several databases in one trip to a read thread, as
-        start-up's checks do. Blocking, like `current_schema_version`."""
+    def read_blocking(self, fn: Callable[[Any], Any]) -> Any:
+        """`fn(conn)` on this thread's read connection (opened at first use; the inline
+        one without read threads), blocking: for work that reads several databases in one
+        trip to a read thread, as start-up's checks do. Subclasses whose connections live
+        for one read (followers) open and close one here."""
         if self.environment.executor is None:
-            return self._inline_connection()
-        return self._read_connection()
+            return fn(self._inline_connection())
+        return fn(self._read_connection())
 
     @property
     def token(self) -> str:

@@ -496,7 +496,7 @@ async def _read_outlines(candidates: list) -> list:
         outlines: list = []
         for _, db in candidates:
             try:
-                outlines.append(catalog_reuse.read_outline(db.read_connection()))
+                outlines.append(db.read_blocking(catalog_reuse.read_outline))
             except Exception as e:
                 outlines.append(e)
         return outlines

@@ -166,16 +166,19 @@ class FollowerDatabase(Database):
 
         return await super().execute_fn(once)
 
+    def read_blocking(self, fn: Callable[[Any], Any]) -> Any:
+        """`fn(conn)` on a fresh read-only connection, closed afterwards: one left open
+        would hold the shared lock that makes Litestream's follower wait (see above)."""
+        conn = self.connect()
+        try:
+            return fn(conn)
+        finally:
+            self._discard(conn)
+
     def probe_schema_version(self) -> Optional[int]:
         # None sends the caller to `execute_fn`, whose fresh connection sees new pages.
         return None
 
-    def current_schema_version(self) -> int:
-        conn = self.connect()
-        try:
-            return conn.execute("PRAGMA schema_version").fetchone()[0]
-        finally:
-            self._discard(conn)
 
 
 def refusal_message(primary_url: Optional[str]) -> str:
