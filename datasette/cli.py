@@ -2,8 +2,8 @@
 
 Refusals print one `Error: ...` line and exit 1 before any port is bound; click usage
 errors exit 2. (A plugin's `startup` hook failing is reported the same way, after the
-port was bound: `serve` listens before start-up fills the catalog.) `run_module` and `call` are looked up on this module at call time because
-tests patch them.
+port was bound: `serve` listens before start-up fills the catalog.) `run_module` and
+`call` are looked up on this module at call time because tests patch them.
 
 `serve` runs in named steps, as uvicorn splits its command from its `Config`: the flags
 (`SERVE_OPTIONS`) become a `ServeConfig`; `build_datasette` reads the files they name and
