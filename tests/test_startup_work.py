@@ -218,8 +218,8 @@ def test_the_bulk_read_matches_reading_each_table(tmp_path):
     assert len(snapshot.foreign_keys) == 3 and len(snapshot.indexes) >= 4
 
 
-def test_a_table_that_cannot_be_described_falls_back_to_one_at_a_time(tmp_path):
-    path = make_db(tmp_path / "a.db")
+def plant_undescribable_table(path):
+    """A virtual table of a module nobody loads: its columns cannot be read."""
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA writable_schema = ON")
     conn.execute(
@@ -228,6 +228,11 @@ def test_a_table_that_cannot_be_described_falls_back_to_one_at_a_time(tmp_path):
     )
     conn.commit()
     conn.close()
+
+
+def test_a_table_that_cannot_be_described_falls_back_to_one_at_a_time(tmp_path):
+    path = make_db(tmp_path / "a.db")
+    plant_undescribable_table(path)
     snapshot = catalog.read_snapshot(sqlite3.connect(path), "a", str(path), False)
     described = {row[1] for row in snapshot.columns}
     assert described == {"authors", "books", "tags", "pairs"}
@@ -376,14 +381,7 @@ async def test_a_database_the_copy_cannot_describe_is_read_the_usual_way(
 ):
     path = make_db(tmp_path / "a.db")
     other = make_db(tmp_path / "b.db")
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA writable_schema = ON")
-    conn.execute(
-        "insert into sqlite_master (type, name, tbl_name, rootpage, sql) values "
-        "('table', 'vec', 'vec', 0, 'CREATE VIRTUAL TABLE vec USING nosuchmodule()')"
-    )
-    conn.commit()
-    conn.close()
+    plant_undescribable_table(path)
     ds = make_ds([str(path), str(other)])
     await ds.invoke_startup()
     # b copied; a's copy failed (and was undone), so a was read and written as before.
