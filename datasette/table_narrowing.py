@@ -15,8 +15,10 @@ rows, their order and every count stay what the plain query gives.
 
 It pays only when the other filters are selective (a handful of rows in common); when
 every filter matches half the table it costs twice the plain plan. `plan_narrowing`
-therefore decides from per-value row estimates: the table's column statistics
-(docs/column-statistics.md) or SQLite's own `sqlite_stat1`; with neither it does nothing.
+therefore decides from row estimates for the filters' values: the table's column
+statistics (docs/column-statistics.md: the exact rows of the filter's value where the column's
+values are all kept, so a skewed column's common value is not taken for a rare one) or SQLite's own
+`sqlite_stat1` (an average per value); with neither it does nothing.
 
 A page often runs several such queries (its rows, a count, facets, suggestions), and
 each would intersect the indexes again. So the intersection is read once, as a list of
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .exceptions import QueryInterrupted
-from .internal.stats import current_statistics
+from .internal.stats import current_statistics, value_counts
 from .internal.watch import commit_watch
 from .utils import escape_sqlite
 from .utils.sqlite import sqlite3
@@ -171,21 +173,24 @@ def _index_facts(conn: Any, table: str) -> Optional[_IndexFacts]:
 
 
 def _estimates(
-    facts: _IndexFacts, stats: Optional[dict], columns: Sequence[str]
+    facts: _IndexFacts, stats: Optional[dict], columns: Sequence[str], exact: Dict[str, int]
 ) -> Optional[Tuple[int, Dict[str, float]]]:
-    """`(table rows, {column: rows expected per value})`, or None if unknown for any.
+    """`(table rows, {column: rows expected for its filter's value})`, or None if unknown
+    for any of `columns`.
 
-    Column statistics win (they are exact and current); sqlite_stat1 may be stale but is
-    what SQLite's own planner trusts.
+    Column statistics win: `exact` holds the rows of the filter's very value where every
+    value of the column is kept (which matters for skewed columns), else their average per
+    value is exact and current; sqlite_stat1 may be stale and knows only the average, but
+    is what SQLite's own planner trusts.
     """
     estimates: Dict[str, float] = {}
     total = None
     for column in columns:
         described = (stats or {}).get("columns", {}).get(column)
         if described and described.get("distinct_count"):
-            total = stats["row_count"]
+            total = stats["row_count"]  # type: ignore[index]
             non_null = total - (described.get("null_count") or 0)
-            estimates[column] = non_null / described["distinct_count"]
+            estimates[column] = exact.get(column, non_null / described["distinct_count"])
             continue
         numbers = facts.stat1.get(facts.leaders[column])
         if not numbers:
@@ -230,7 +235,11 @@ async def plan_narrowing(
         # Fewer than two indexes to intersect, or one index already covers two filters.
         return None
     stats = await current_statistics(datasette, db.name, table)
-    estimated = _estimates(facts, stats, candidates)
+    exact = {}
+    if stats is not None:
+        wanted = {column: str(params.get(by_column[column])) for column in candidates}
+        exact = await value_counts(datasette, db.name, table, wanted)
+    estimated = _estimates(facts, stats, candidates, exact)
     if estimated is None:
         return None
     total, estimates = estimated

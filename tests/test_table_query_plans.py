@@ -373,3 +373,49 @@ async def test_odd_table_column_and_index_names(tmp_path):
             plain = conn.execute(*query.page_sql_and_params()).fetchall()
             assert narrowed == plain and len(plain) == 77
             assert conn.execute(query.count_sql(), params).fetchone()[0] == 77
+
+
+@pytest.mark.asyncio
+async def test_column_statistics_tell_a_common_value_from_a_rare_one(
+    make_ds, tmp_path, monkeypatch
+):
+    """With column statistics, a skewed column's common value (60% of the rows, far above
+    its column's average) does not get the intersection; a rare value of it does."""
+    from datasette import table_narrowing
+    from datasette.internal.stats import get_indexer
+
+    # A small table, so a driving filter of 100 rows counts.
+    monkeypatch.setattr(table_narrowing, "MIN_DRIVING_ROWS", 50)
+
+    path = tmp_path / "plans.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("create table t (id integer primary key, a integer, b integer)")
+        rows = [(i, 0 if i % 5 < 3 else i % 400, i % 97) for i in range(40000)]
+        conn.executemany("insert into t values (?, ?, ?)", rows)
+        conn.execute("create index t_a on t (a)")
+        conn.execute("create index t_b on t (b)")
+    ds = make_ds([str(path)])
+    await ds.invoke_startup()
+    await get_indexer(ds).run_until_idle()
+    db = ds.get_database("plans")
+    columns = await db.table_columns("t")
+    equalities = [("a", "p0"), ("b", "p1")]
+
+    async def plan(a_value):
+        return await plan_narrowing(ds, db, "t", columns, equalities, {"p0": a_value, "p1": "5"})
+
+    # a = 0 holds 24,000 rows, far over a tenth of the table: no intersection. (Its
+    # column's average, 40,000 rows over 161 values, would have said 248 and chosen it.)
+    assert await plan("0") is None
+    # a = 3 (100 rows) drives, b = 5 (413 rows) is a selective probe.
+    rare = await plan("3")
+    assert [probe[0] for probe in rare.probes] == ["a", "b"]
+    with sqlite3.connect(path) as conn:
+        expected = [r[0] for r in conn.execute("select id from t where a = 3 and b = 5")]
+    assert sorted(int(i) for i in rare.ids.split(", ")) == sorted(expected)
+    # The counts it planned with: the filter's text matched as the typed column would.
+    from datasette.internal.stats import value_counts
+
+    counts = await value_counts(ds, "plans", "t", {"a": "0", "b": "5.0", "missing": "1"})
+    assert counts == {"a": 24000, "b": 413}
+    assert await value_counts(ds, "plans", "t", {"a": "nothing"}) == {"a": 0}

@@ -12,4 +12,5 @@ from .service import (  # noqa: F401
     get_indexer,
     suggest_values,
     table_statistics,
+    value_counts,
 )

@@ -10,7 +10,7 @@ clients that send no lifespan events (tests, `datasette.client`) never start it.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from . import store
 from .indexer import ColumnStatsIndexer, stats_enabled
@@ -66,6 +66,56 @@ async def table_statistics(
     if found is not None and not _is_current(datasette, database):
         found["stale"] = True  # written since the indexer last looked
     return found
+
+
+async def value_counts(
+    datasette: Datasette, database: str, table: str, wanted: Dict[str, str]
+) -> Dict[str, int]:
+    """How many rows hold each wanted value, `{column: filter text}` -> `{column: rows}`,
+    for the columns whose every value is kept and current (others are left out).
+
+    The text is matched as SQLite's `column = :value` would match it in a typed column:
+    as an integer, a real or the text itself (estimates for query planning, not answers).
+    """
+    stats = await current_statistics(datasette, database, table)
+    if stats is None:
+        return {}
+    kept = {
+        column: stats["columns"][column]["column_id"]
+        for column in wanted
+        if column in stats["columns"] and stats["columns"][column].get("values_kept")
+    }
+    if not kept:
+        return {}
+
+    def read(conn: Any) -> Dict[str, int]:
+        counts = {}
+        for column, column_id in kept.items():
+            candidates = _typed_candidates(wanted[column])
+            marks = ", ".join("?" for _ in candidates)
+            row = conn.execute(
+                "select coalesce(sum(c.count), 0) from stats_value_counts c "
+                "join stats_value_ids v on v.value_id = c.value_id "
+                f"where c.column_id = ? and v.value in ({marks})",
+                [column_id, *candidates],
+            ).fetchone()
+            counts[column] = row[0]
+        return counts
+
+    return await datasette.get_internal_database().execute_fn(read)
+
+
+def _typed_candidates(text: str) -> list:
+    """The stored values a filter's text may stand for: the text, and the number it reads as."""
+    candidates: list = [text]
+    for convert in (int, float):
+        try:
+            number = convert(text)
+        except (TypeError, ValueError):
+            continue
+        if number not in candidates:
+            candidates.append(number)
+    return candidates
 
 
 def _is_current(datasette: Datasette, database: str) -> bool:
