@@ -255,11 +255,12 @@ def test_check_connection_still_refuses_a_missing_module_among_many_tables(tmp_p
     assert "nosuchmodule" in str(caught.value)
 
 
-def test_text_that_is_not_utf8_is_read_with_the_connections_own_decoding(tmp_path):
-    path = str(tmp_path / "bad.db")
+def plant_latin1_schema(path, *more):
+    """Table `t` whose CREATE statement holds a Latin-1 byte, not UTF-8 (and `more` tables)."""
     conn = sqlite3.connect(path)
     conn.execute("create table t (x text default 'cafe')")
-    conn.execute("create table u (y)")
+    for statement in more:
+        conn.execute(statement)
     conn.execute("PRAGMA writable_schema = ON")
     conn.execute(
         "update sqlite_master set sql = cast(? as text) where name = 't'",
@@ -267,6 +268,11 @@ def test_text_that_is_not_utf8_is_read_with_the_connections_own_decoding(tmp_pat
     )
     conn.commit()
     conn.close()
+
+
+def test_text_that_is_not_utf8_is_read_with_the_connections_own_decoding(tmp_path):
+    path = str(tmp_path / "bad.db")
+    plant_latin1_schema(path, "create table u (y)")
     conn = sqlite3.connect(path)
     conn.row_factory = sqlite3.Row
     replacing = conn.text_factory = lambda b: str(b, "utf-8", "replace")
@@ -396,15 +402,7 @@ async def test_a_database_the_copy_cannot_describe_is_read_the_usual_way(
 @pytest.mark.asyncio
 async def test_a_new_database_with_text_that_is_not_utf8_reads_as_the_usual_way_decodes_it(make_ds, tmp_path):
     path = str(tmp_path / "bad.db")
-    conn = sqlite3.connect(path)
-    conn.execute("create table t (x text default 'cafe')")
-    conn.execute("PRAGMA writable_schema = ON")
-    conn.execute(
-        "update sqlite_master set sql = cast(? as text) where name = 't'",
-        (b"CREATE TABLE t (x TEXT DEFAULT 'caf\xe9')",),
-    )
-    conn.commit()
-    conn.close()
+    plant_latin1_schema(path)
     ds = make_ds([path])
     await ds.invoke_startup()
     rows = await catalog_rows(ds)
