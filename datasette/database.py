@@ -243,6 +243,11 @@ class Database:
         internal database's store passes one that skips `prepare_connection` hooks)
     """
 
+    # Whether a connection may stay open on the file between reads. A follower's may not
+    # (Litestream's follower waits on any connection left open), so nothing that keeps
+    # one, such as the commit watcher (internal/watch.py), is used on it.
+    keeps_connections = True
+
     def __init__(
         self,
         ds: "Datasette",

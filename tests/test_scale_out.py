@@ -96,6 +96,13 @@ def test_primary_two_followers_behind_haproxy(tmp_path):
         lb = f"http://127.0.0.1:{lb_port}"
         wait_for(lambda: _get(lb + "/-/versions.json") == 200, message="haproxy")
 
+        # A counted, faceted page first: what serves it (the result cache, the commit
+        # watcher) must keep no connection open on a follower's file, or Litestream's
+        # follower waits for ever and the row below never arrives.
+        counted = "/data/items.json?_extra=count&_facet=name"
+        for follower in followers:
+            assert follower.get(counted).json()["count"] == 2
+
         token = root_token()
         auth = {"Authorization": f"Bearer {token}"}
         response = primary.post(
@@ -110,6 +117,8 @@ def test_primary_two_followers_behind_haproxy(tmp_path):
             )
 
         wait_for(everywhere, timeout=20, interval=0.05, message="row on both followers")
+        for follower in followers:
+            assert follower.get(counted).json()["count"] == 3
 
         served_by = set()
         for _ in range(8):

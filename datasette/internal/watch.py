@@ -16,7 +16,9 @@ equality, so whichever of them reads first after a commit moves the epoch for al
 
 Files are watched through a read-only connection, named in-memory databases through the
 shared memory they live in (so the statistics of one still see writes), and anonymous
-in-memory databases not at all (every connection to one is a database of its own).
+in-memory databases not at all (every connection to one is a database of its own), nor
+followers' files (a connection left open stops Litestream's follower; their epoch is
+unknown, so nothing is cached for them and their statistics are never called current).
 """
 
 from __future__ import annotations
@@ -45,7 +47,10 @@ class _Watch:
 
 
 def watchable(db: Database) -> bool:
-    """Whether `db` can be watched: a file, or a named in-memory database."""
+    """Whether `db` can be watched: a file, or a named in-memory database, that may keep
+    a connection open (a follower's file may not: `Database.keeps_connections`)."""
+    if not getattr(db, "keeps_connections", True):
+        return False
     return bool(db.memory_name) or (not db.is_memory and bool(db.path))
 
 

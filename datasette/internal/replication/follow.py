@@ -138,6 +138,8 @@ class FollowerDatabase(Database):
     `primary_url` is named in the refusal of writes sent here.
     """
 
+    keeps_connections = False
+
     def __init__(self, ds: Datasette, path: str, primary_url: Optional[str] = None):
         super().__init__(ds, path=path, is_mutable=True, mode="ro")
         self.is_follower = True
@@ -178,7 +180,6 @@ class FollowerDatabase(Database):
     def probe_schema_version(self) -> Optional[int]:
         # None sends the caller to `execute_fn`, whose fresh connection sees new pages.
         return None
-
 
 
 def refusal_message(primary_url: Optional[str]) -> str:

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from ...utils.sqlite import sqlite3
 from ...write_schema import sql_value
-from ..watch import CommitWatch, commit_watch
+from ..watch import CommitWatch, commit_watch, watchable
 from . import compute, deltas, store
 from .enabled import database_enabled, stats_enabled
 
@@ -155,6 +155,8 @@ class Ledger:
         """
         if not db.is_mutable:
             return True
+        if not watchable(db):
+            return False  # no way to tell what changed (a follower's file)
         sync = self.sync(db)
         with sync.lock:
             if sync.events:
