@@ -295,7 +295,7 @@ class Database:
         self._schema_probe = SchemaProbe(
             None if self.is_memory else path,
             mode,
-            self._open_probe_connection,
+            self.open_probe_connection,
             local_devices=self.environment.local_devices,
         )
         # Set by the internal-database store, whose connections skip prepare_connection
@@ -846,12 +846,17 @@ class Database:
             return None
         return self._schema_probe.version()
 
-    def _open_probe_connection(self) -> Any:
+    def open_probe_connection(self) -> Any:
+        """A connection for reading pragmas on the event loop (the schema probe, the commit
+        watcher): read-only, never waits for a lock (`timeout=0`: a busy file answers at
+        once), no `prepare_connection` hooks; closed with the database."""
         if self.memory_name:
             uri = f"file:{self.memory_name}?mode=memory&cache=shared"
         else:
-            uri = self._file_uri(write=False)
+            uri = self._file_uri(write=False, nolock=self.environment.nolock)
         conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=0)
+        conn.isolation_level = None
+        conn.execute("PRAGMA query_only = 1")
         with self._file_connections_lock:
             self._file_connections.append(conn)
         return conn

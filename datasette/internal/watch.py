@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 from .. import request_memo
-from ..utils.sqlite import sqlite3, sqlite_file_uri
+from ..utils.sqlite import sqlite3
 
 if TYPE_CHECKING:
     from ..app import Datasette
@@ -52,21 +52,6 @@ def watchable(db: Database) -> bool:
     if not getattr(db, "keeps_connections", True):
         return False
     return bool(db.memory_name) or (not db.is_memory and bool(db.path))
-
-
-def _open(db: Database) -> Any:
-    if db.memory_name:
-        uri = f"file:{db.memory_name}?mode=memory&cache=shared"
-    else:
-        nolock = bool(getattr(db.environment, "nolock", False))
-        uri = sqlite_file_uri(db.path) + ("?mode=ro&nolock=1" if nolock else "?mode=ro")
-    # timeout=0: a locked file answers at once (the caller treats the database as
-    # changed) instead of holding up the event loop. No prepare_connection hooks: it only
-    # ever reads two pragmas.
-    conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=0)
-    conn.isolation_level = None
-    conn.execute("PRAGMA query_only = 1")
-    return conn
 
 
 def _close_quietly(conn: Any) -> None:
@@ -97,7 +82,7 @@ class CommitWatch:
         with watch.lock:
             try:
                 if watch.conn is None:
-                    watch.conn = _open(db)
+                    watch.conn = db.open_probe_connection()
                     weakref.finalize(db, _close_quietly, watch.conn)
                     watch.seen = None
                 # One statement, so one read transaction; fetchall() runs it to the end,
