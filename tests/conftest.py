@@ -15,6 +15,7 @@ import os  # noqa: E402
 os.environ.setdefault("DATASETTE_LOAD_PLUGINS", "")
 
 import socket  # noqa: E402
+import sqlite3  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
@@ -64,6 +65,17 @@ def make_ds():
     yield factory
     for ds in instances:
         ds.close()
+
+
+def one_row_db(path, table="t"):
+    """A SQLite file at `path` holding `table` (`id` integer primary key, `name`) with the
+    row `(1, 'one')`; returns the path as a string."""
+    conn = sqlite3.connect(path)
+    conn.execute(f"create table {table} (id integer primary key, name text)")
+    conn.execute(f"insert into {table} values (1, 'one')")
+    conn.commit()
+    conn.close()
+    return str(path)
 
 
 def free_port():

@@ -1,25 +1,20 @@
 """Core permission answers kept across requests (datasette/permission_memo.py): each thing
 the answer depends on, changed between two requests, is seen by the second."""
 
-import sqlite3
 
 import pytest
 
 from datasette import hookimpl
 from datasette.plugins import pm
 
+from .conftest import one_row_db
+
 ROW = "/data/items/1.json"
 
 
 @pytest.fixture
 def data_path(tmp_path):
-    path = tmp_path / "data.db"
-    conn = sqlite3.connect(path)
-    conn.execute("create table items (id integer primary key, name text)")
-    conn.execute("insert into items values (1, 'one')")
-    conn.commit()
-    conn.close()
-    return str(path)
+    return one_row_db(tmp_path / "data.db", "items")
 
 
 async def status(ds, path=ROW, actor=None):

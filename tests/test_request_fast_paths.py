@@ -10,23 +10,18 @@
 """
 
 import datetime
-import sqlite3
 
 import pytest
 
 from datasette import hookimpl
 from datasette.utils.asgi import Request, Response
 
+from .conftest import one_row_db
+
 
 @pytest.fixture
 def db_path(tmp_path):
-    path = tmp_path / "fast.db"
-    conn = sqlite3.connect(path)
-    conn.execute("create table t (id integer primary key, name text)")
-    conn.execute("insert into t values (1, 'one')")
-    conn.commit()
-    conn.close()
-    return str(path)
+    return one_row_db(tmp_path / "fast.db")
 
 
 

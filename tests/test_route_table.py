@@ -3,7 +3,6 @@ regex matches wins, exactly as trying them one by one did, with the same URL var
 
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 
@@ -14,6 +13,8 @@ from datasette.plugins import pm
 from datasette.route_table import RouteTable, literal_prefix, without_captures
 from datasette.routes import LazyView
 from datasette.utils.asgi import Response
+
+from .conftest import one_row_db
 
 
 def one_by_one(routes, path):
@@ -179,13 +180,7 @@ def test_importing_the_command_line_imports_no_page_view():
 
 @pytest.mark.asyncio
 async def test_a_lazy_view_is_imported_and_made_once_then_serves(make_ds, tmp_path):
-    path = tmp_path / "db.db"
-    conn = sqlite3.connect(path)
-    conn.execute("create table t (id integer primary key, name text)")
-    conn.execute("insert into t values (1, 'one')")
-    conn.commit()
-    conn.close()
-    ds = make_ds([str(path)])
+    ds = make_ds([one_row_db(tmp_path / "db.db")])
     lazy = next(view for regex, view in ds.routes() if view.__name__ == "RowView")
     assert isinstance(lazy, LazyView)
     assert lazy.load() is lazy.load()  # one instance per route, made on first use
