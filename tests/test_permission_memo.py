@@ -1,7 +1,6 @@
 """Core permission answers kept across requests (datasette/permission_memo.py): each thing
 the answer depends on, changed between two requests, is seen by the second."""
 
-
 import pytest
 
 from datasette import hookimpl
