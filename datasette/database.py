@@ -408,6 +408,11 @@ class Database:
         self._prepare(conn, write)
         return conn
 
+    def read_uri(self) -> str:
+        """The URI a read connection to the file opens (its `mode`, `immutable=1` or
+        `mode=ro`, with `nolock=1` where the instance's setting asks for it)."""
+        return self._file_uri(write=False, nolock=self.environment.nolock)
+
     def _file_uri(self, write: bool, nolock: bool = False) -> str:
         """The URI of a file connection: `mode` if given, else what mutability allows."""
         if self.mode is not None:
@@ -853,7 +858,7 @@ class Database:
         if self.memory_name:
             uri = f"file:{self.memory_name}?mode=memory&cache=shared"
         else:
-            uri = self._file_uri(write=False, nolock=self.environment.nolock)
+            uri = self.read_uri()
         conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=0)
         conn.isolation_level = None
         conn.execute("PRAGMA query_only = 1")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ..utils.sqlite import sqlite3, sqlite_file_uri, supports_table_xinfo
+from ..utils.sqlite import sqlite3, supports_table_xinfo
 from .activity.progress import progress_bar
 
 if TYPE_CHECKING:  # only for annotations: database.py is the room above this one
@@ -65,10 +65,7 @@ def source_uri(db: "Database") -> Optional[str]:
     (a memory database, its own connection set-up or open mode: read it the usual way)."""
     if not db.path or db.is_memory or db.mode is not None or db.connection_setup is not None:
         return None
-    if not db.is_mutable:
-        return sqlite_file_uri(db.path) + "?immutable=1"
-    nolock = "&nolock=1" if db.environment.nolock else ""
-    return sqlite_file_uri(db.path) + "?mode=ro" + nolock
+    return db.read_uri()
 
 
 def copy_catalogs(conn: Any, sources: list, clear: Callable[[Any, str], None]) -> dict:
