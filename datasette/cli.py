@@ -51,6 +51,7 @@ from .utils import (
     pairs_to_nested_config,
     parse_metadata,
 )
+from .utils.calling import run_on
 from .utils.sqlite import sqlite3
 from .version import __version__
 
@@ -197,12 +198,7 @@ def check_databases(ds: Datasette) -> None:
                 return database, e
         return None
 
-    async def probe() -> Optional[tuple]:
-        if ds.executor is None:
-            return probe_all()
-        return await asyncio.get_running_loop().run_in_executor(ds.executor, probe_all)
-
-    failed = asyncio.run(probe())
+    failed = asyncio.run(run_on(ds.executor, probe_all))
     if failed is None:
         return
     database, error = failed

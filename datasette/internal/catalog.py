@@ -7,12 +7,12 @@ catalog never sees a database half-refreshed. Databases no longer attached lose 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Optional
 
+from ..utils.calling import run_on
 from ..utils.schema import schema_version, table_column_details
 from ..utils.text import escape_sqlite
 from ..utils.sqlite import sqlite3
@@ -501,10 +501,7 @@ async def _read_outlines(candidates: list) -> list:
                 outlines.append(e)
         return outlines
 
-    executor = candidates[0][1].executor
-    if executor is None:
-        return read_all()
-    return await asyncio.get_running_loop().run_in_executor(executor, read_all)
+    return await run_on(candidates[0][1].executor, read_all)
 
 
 async def _read_versions(databases: dict, to_check: list) -> dict:
@@ -533,9 +530,5 @@ async def _read_versions(databases: dict, to_check: list) -> dict:
                 logger.error("Could not read the schema version of %s: %s", name, e)
         return found
 
-    executor = remaining[0][1].executor
-    if executor is None:
-        versions.update(read_all())
-        return versions
-    versions.update(await asyncio.get_running_loop().run_in_executor(executor, read_all))
+    versions.update(await run_on(remaining[0][1].executor, read_all))
     return versions

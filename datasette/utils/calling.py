@@ -1,4 +1,5 @@
-"""Calling plugin-supplied callables: maybe-async values and keyword-picky functions.
+"""Calling plugin-supplied callables: maybe-async values and keyword-picky functions;
+and blocking functions on a thread pool, or in place when there is none.
 
 Also home of the `documented` marker: the documentation test walks
 `functions_marked_as_documented` to check that every public helper is described.
@@ -6,8 +7,10 @@ Also home of the `documented` marker: the documentation test walks
 
 from __future__ import annotations
 
+import asyncio
 import inspect
-from typing import Any, Callable, TypeVar
+from concurrent.futures import Executor
+from typing import Any, Callable, Optional, TypeVar
 
 __all__ = [
     "documented",
@@ -90,3 +93,11 @@ async def async_call_with_supported_arguments(
     """Like `call_with_supported_arguments`, awaiting `fn` (which must be async)."""
     args, call_kwargs = _gather_arguments(fn, kwargs)
     return await fn(*args, **call_kwargs)
+
+
+async def run_on(executor: Optional[Executor], fn: Callable[[], Any]) -> Any:
+    """`fn()` on a thread of `executor`, awaited; called right here when `executor` is
+    None (the instance's no-thread mode, `num_sql_threads` 0)."""
+    if executor is None:
+        return fn()
+    return await asyncio.get_running_loop().run_in_executor(executor, fn)
