@@ -748,27 +748,27 @@ class Database:
     # -- introspection ------------------------------------------------------------------
 
     async def table_exists(self, table: str) -> bool:
-        return table in await self._schema_value(("tables",), _table_names)
+        return table in await self.schema_value(("tables",), _table_names)
 
     async def view_exists(self, view: str) -> bool:
-        return view in await self._schema_value(("views",), _view_names)
+        return view in await self.schema_value(("views",), _view_names)
 
     async def table_names(self) -> list:
-        return list(await self._schema_value(("tables",), _table_names))
+        return list(await self.schema_value(("tables",), _table_names))
 
     async def view_names(self) -> list:
-        return list(await self._schema_value(("views",), _view_names))
+        return list(await self.schema_value(("views",), _view_names))
 
     async def table_columns(self, table: str) -> list:
         return list(
-            await self._schema_value(
+            await self.schema_value(
                 ("columns", table), lambda conn: schema_utils.table_columns(conn, table)
             )
         )
 
     async def table_column_details(self, table: str) -> list:
         return list(
-            await self._schema_value(
+            await self.schema_value(
                 ("column_details", table),
                 lambda conn: schema_utils.table_column_details(conn, table),
             )
@@ -776,14 +776,14 @@ class Database:
 
     async def primary_keys(self, table: str) -> list:
         return list(
-            await self._schema_value(
+            await self.schema_value(
                 ("primary_keys", table),
                 lambda conn: schema_utils.detect_primary_keys(conn, table),
             )
         )
 
     async def fts_table(self, table: str) -> Optional[str]:
-        return await self._schema_value(
+        return await self.schema_value(
             ("fts_table", table), lambda conn: schema_utils.detect_fts(conn, table)
         )
 
@@ -801,7 +801,7 @@ class Database:
 
     async def foreign_keys_for_table(self, table: str) -> list:
         return copy.deepcopy(
-            await self._schema_value(
+            await self.schema_value(
                 ("foreign_keys", table),
                 lambda conn: schema_utils.get_outbound_foreign_keys(conn, table),
             )
@@ -819,7 +819,7 @@ class Database:
 
     async def get_all_foreign_keys(self) -> dict:
         return copy.deepcopy(
-            await self._schema_value(("all_foreign_keys",), schema_utils.get_all_foreign_keys)
+            await self.schema_value(("all_foreign_keys",), schema_utils.get_all_foreign_keys)
         )
 
     # -- the schema cache ----------------------------------------------------------------
@@ -898,7 +898,10 @@ class Database:
         self._schema_cache = {}
         self._schema_cache_version = None
 
-    async def _schema_value(self, key: tuple, compute: Callable[[Any], Any]) -> Any:
+    async def schema_value(self, key: tuple, compute: Callable[[Any], Any]) -> Any:
+        """`compute(conn)` on a read connection, kept until the schema changes (the
+        schema cache): for values derived from the schema alone. `key` names the value;
+        each caller prefixes its own."""
         checked = schema_checked.get()
         fresh = (checked is not None and self._token in checked) or (
             not self.is_mutable and self._schema_cache_version is not None

@@ -133,7 +133,8 @@ def _index_facts(conn: Any, table: str) -> Optional[_IndexFacts]:
     """Indexes usable for equality probes on `table`; None for tables without a rowid.
 
     Partial indexes, expression indexes and indexes with an explicit COLLATE are left
-    out: a plain `column = value` may not be able to use them.
+    out: a plain `column = value` may not be able to use them. Derived from the schema
+    alone, so kept in the database's schema cache; `stat1` is left empty (`_stat1`).
     """
     row = conn.execute(
         "select sql from sqlite_master where type = 'table' and name = ?", [table]
@@ -160,16 +161,23 @@ def _index_facts(conn: Any, table: str) -> Optional[_IndexFacts]:
         facts.leaders.setdefault(columns[0], name)
         if len(columns) > 1:
             facts.pairs.add((columns[0], columns[1]))
+    return facts
+
+
+def _stat1(conn: Any, table: str) -> Dict[str, List[int]]:
+    """`table`'s sqlite_stat1 numbers by index. Read at every plan: `ANALYZE` run again
+    rewrites them without changing the schema version."""
     has_stat1 = conn.execute(
         "select 1 from sqlite_master where type = 'table' and name = 'sqlite_stat1'"
     ).fetchone()
+    found: Dict[str, List[int]] = {}
     if has_stat1:
         stat1 = conn.execute("select idx, stat from sqlite_stat1 where tbl = ?", [table])
         for index, stat in stat1:
             numbers = [int(n) for n in (stat or "").split() if n.isdigit()]
             if index and len(numbers) >= 2:
-                facts.stat1[index] = numbers
-    return facts
+                found[index] = numbers
+    return found
 
 
 def _estimates(
@@ -227,13 +235,16 @@ async def plan_narrowing(
     rowid = _rowid_name(columns)
     if len(by_column) < 2 or rowid is None:
         return None
-    facts = await db.execute_fn(lambda conn: _index_facts(conn, table))
+    facts = await db.schema_value(
+        ("narrowing_indexes", table), lambda conn: _index_facts(conn, table)
+    )
     if facts is None:
         return None
     candidates = [column for column in by_column if column in facts.leaders]
     if len(candidates) < 2 or any((a, b) in facts.pairs for a in by_column for b in by_column):
         # Fewer than two indexes to intersect, or one index already covers two filters.
         return None
+    facts = replace(facts, stat1=await db.execute_fn(lambda conn: _stat1(conn, table)))
     stats = await current_statistics(datasette, db.name, table)
     exact = {}
     if stats is not None:
