@@ -43,7 +43,7 @@ def force_stack(stack: str) -> None:
     forced = STACKS[stack]
     if not forced:
         # Nothing to force, so uvicorn is left to the server, as `datasette serve` run
-        # directly does (it imports uvicorn on a thread while its checks run): importing
+        # directly does (it imports uvicorn when the server starts): importing
         # it here first would add its ~20 ms to ours' measured start-up.
         return
     import uvicorn.config  # deferred: only a forced stack patches it
