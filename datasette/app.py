@@ -1008,9 +1008,10 @@ def _first_config_file(config_dir: Path, stem: str) -> tuple:
 
 
 # The router and the route table are imported last, after the names above, as the
-# views they name (imported on first use) may reach back here for them. Names Datasette 1.0a7 exposed on this module, which plugins and tests
-# import from here, follow; its view classes are imported when first asked for
-# (`__getattr__` below), so start-up does not import every page (issue 15).
+# views they name (imported on first use) may reach back here for them. Names Datasette
+# 1.0a7 exposed on this module, which plugins and tests import from here, follow; its
+# view classes are imported when first asked for (`__getattr__` below), so start-up does
+# not import every page (issue 15).
 from .routes import build_routes, permanent_redirect, wrap_view  # noqa: E402,F401
 from .router import DatasetteRouter, build_app  # noqa: E402,F401
 from .client import DatasetteClient  # noqa: E402,F401,F811
