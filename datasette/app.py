@@ -144,12 +144,13 @@ class Datasette:
         self.version_note = version_note
         # Each step reads what the ones before it set; the order is the start-up order.
         self._choose_files(files, immutables, inspect_data)
-        self._refuse_internal_files()
+        check_not_internal_path(self._internal_path, list(self.files))
         self._read_configuration(config, metadata, settings)
         self._choose_directories(sqlite_extensions, template_dir, plugins_dir, static_mounts)
         self._start_read_pool()
         self._attach_databases(memory)
         self._open_internal_database()
+        self._refuse_internal_files()
         self._prepare_serving()
 
     # -- construction steps ------------------------------------------------------------------
@@ -182,12 +183,28 @@ class Datasette:
         self.inspect_data = inspect_data
 
     def _refuse_internal_files(self) -> None:
-        """Refuse to publish an internal database before anything opens or creates one."""
-        check_not_internal_path(self._internal_path, list(self.files))
-        for file in self.files:
-            warning = ensure_not_internal_file(file, self._unsafe_allow_internal)
-            if warning:
-                self.startup_warnings.append(warning)
+        """Refuse to publish an internal database before any of its connections opens.
+
+        Runs once the internal database is open: a file exactly as a previous process
+        that read its tables left it (internal/file_states.py) has only its header read.
+        """
+        unchanged = {
+            str(db.path)
+            for db in self.databases.values()
+            if db.path and db.schema_probe.unchanged_since_seed()
+        }
+        try:
+            for file in self.files:
+                warning = ensure_not_internal_file(
+                    file, self._unsafe_allow_internal, str(file) in unchanged
+                )
+                if warning:
+                    self.startup_warnings.append(warning)
+        except BaseException:
+            # No instance: the internal database's lock goes now, and a file it created.
+            self._finalizer.detach()
+            self._internal_store.abandon()
+            raise
 
     def _read_configuration(
         self, config: Optional[dict], metadata: Optional[dict], settings: Optional[dict]
@@ -281,7 +298,8 @@ class Datasette:
         self._finalizer = weakref.finalize(self, self._internal_store.close)
         self._internal_database = self._internal_store.database(self)
         self.internal_db_created = True
-        self._catalog = Catalog(self._internal_database)
+        self._catalog = Catalog(self._internal_database, self._internal_store.file_states)
+        self._catalog.seed(self.databases)
         self.public = PublicResources(
             self._internal_database,
             persistent=not self._internal_store.temporary,
@@ -355,6 +373,9 @@ class Datasette:
         new_databases[name] = db
         # Replace rather than mutate, so iteration elsewhere never sees a change mid-loop.
         self.databases = new_databases
+        catalog = getattr(self, "_catalog", None)
+        if catalog is not None:
+            catalog.seed({name: db})
         return db
 
     def add_memory_database(self, memory_name: str) -> Database:

@@ -851,6 +851,12 @@ class Database:
             return None
         return self._schema_probe.version()
 
+    @property
+    def schema_probe(self) -> SchemaProbe:
+        """The probe behind `probe_schema_version`; the catalog seeds it with the state a
+        previous process stored and reads back the state to store (file_states.py)."""
+        return self._schema_probe
+
     def open_probe_connection(self) -> Any:
         """A connection for reading pragmas on the event loop (the schema probe, the commit
         watcher): read-only, never waits for a lock (`timeout=0`: a busy file answers at

@@ -120,6 +120,10 @@ class SchemaProbe:
         # The stat taken just before the last PRAGMA read, when it may be trusted.
         self._quiet_key: Optional[tuple] = None
         self._version: Optional[int] = None
+        # Whether `_quiet_key` came from a previous process (`seed`), not a read here.
+        self._seeded = False
+        # How many reads have left a trusted stat: a new one is a new state to store.
+        self.quiet_reads = 0
         # Two event loops in two threads may share a Database (tests, clients).
         self._lock = threading.Lock()
 
@@ -132,6 +136,7 @@ class SchemaProbe:
                 return self._version
             started = time.time_ns()
             self._quiet_key = None
+            self._seeded = False
             try:
                 if self._conn is None:
                     self._conn = self._connect()
@@ -142,7 +147,29 @@ class SchemaProbe:
             # Both timestamps: `utime` can set the modification time back, not the change time.
             if rollback and max(key[3], key[4]) < started - self._racy_ns:
                 self._quiet_key, self._version = key, version
+                self.quiet_reads += 1
             return version
+
+    def seed(self, key: tuple, version: int) -> None:
+        """Start from a quiet state a previous process stored (`internal/file_states.py`):
+        while the file's stat is `key`, its schema version is `version`. Ignored once the
+        probe has read the file itself."""
+        with self._lock:
+            if self._quiet_key is None:
+                self._quiet_key, self._version, self._seeded = key, version, True
+
+    def quiet_state(self) -> Optional[tuple]:
+        """`(stat key, version)` of the last read when its stat may be trusted, else None."""
+        with self._lock:
+            if self._quiet_key is None:
+                return None
+            return self._quiet_key, self._version
+
+    def unchanged_since_seed(self) -> bool:
+        """Whether the file is still exactly as the seeding process left it: seeded, and
+        its stat (taken now) is the seeded one."""
+        with self._lock:
+            return self._seeded and self._stat() == self._quiet_key
 
     def _stat(self) -> Optional[tuple]:
         """The file's stat key, or None when the file's stat cannot be trusted (not on a
@@ -167,6 +194,7 @@ class SchemaProbe:
         with self._lock:
             self._conn = None
             self._quiet_key = None
+            self._seeded = False
 
 
 def _in_wal_mode(conn: Any) -> bool:

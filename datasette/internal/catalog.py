@@ -16,7 +16,7 @@ from ..utils.calling import run_on
 from ..utils.schema import schema_version, table_column_details
 from ..utils.text import escape_sqlite
 from ..utils.sqlite import sqlite3
-from . import catalog_fill, catalog_reuse
+from . import catalog_fill, catalog_reuse, file_states
 from .activity.progress import iterate_with_progress
 
 if TYPE_CHECKING:  # only for annotations: database.py is the room above this one
@@ -105,6 +105,7 @@ def create_catalog_tables(conn: Any) -> None:
     """Create the catalog tables if missing (inside the caller's transaction)."""
     for statement in CATALOG_SCHEMA:
         conn.execute(statement)
+    conn.execute(file_states.SCHEMA)
 
 
 def clear_catalog(conn: Any) -> None:
@@ -265,7 +266,7 @@ def purge_detached(conn: Any, attached: Iterable[str]) -> None:
     placeholders = ", ".join("?" for _ in names)
     where = f"database_name NOT IN ({placeholders})" if names else "1"
     with conn:
-        for table in CATALOG_TABLES:
+        for table in (*CATALOG_TABLES, "catalog_file_states"):
             conn.execute(f"DELETE FROM {table} WHERE {where}", names)
 
 
@@ -293,7 +294,7 @@ class Catalog:
     costs one `PRAGMA schema_version` read per mutable database when nothing changed.
     """
 
-    def __init__(self, internal_db: "Database"):
+    def __init__(self, internal_db: "Database", stored_file_states: Optional[dict] = None):
         self.internal_db = internal_db
         # database name -> (database object token, schema version written)
         self._written: dict = {}
@@ -314,6 +315,11 @@ class Catalog:
         self._stored: Optional[dict] = None
         # The names `catalog_databases` held at the first refresh (None: not read).
         self._stored_names: Optional[set] = None
+        # Quiet states of the attached files (file_states.py) as `catalog_file_states`
+        # holds them: None when the internal database does not outlive the process.
+        self._file_states: Optional[dict] = stored_file_states
+        # Each database's `schema_probe.quiet_reads` when its state was last looked at.
+        self._quiet_reads_seen: dict = {}
 
     async def refresh(self, databases: dict) -> None:
         """Bring the catalog up to date with `databases` (name -> Database).
@@ -358,6 +364,46 @@ class Catalog:
             self._purged = True
             for name in gone:
                 self._written.pop(name, None)
+                self._quiet_reads_seen.pop(name, None)
+        if self._file_states is not None:
+            await self._store_file_states(to_check)
+
+    def seed(self, databases: dict) -> None:
+        """Start each database's schema probe from the quiet state a previous process
+        stored for its file, if any (file_states.py)."""
+        for name, db in databases.items():
+            state = (self._file_states or {}).get(name)
+            if state is None or db.is_memory or not db.path or not db.keeps_connections:
+                continue
+            path, key, version = state
+            if path == str(db.path):
+                db.schema_probe.seed(key, version)
+
+    async def _store_file_states(self, checked: list) -> None:
+        """Store the quiet state of each checked database whose probe found a new one and
+        whose catalog rows are written for its version. A look per database costs one
+        comparison until its probe reads the file again."""
+        pending = {}
+        for name, db in checked:
+            probe = db.schema_probe
+            reads = probe.quiet_reads
+            if self._quiet_reads_seen.get(name) == reads:
+                continue
+            state = probe.quiet_state()
+            written = self._written.get(name)
+            if state is not None and (written is None or written[1] != state[1]):
+                continue  # its rows are not written yet: looked at again next time
+            self._quiet_reads_seen[name] = reads
+            if state is None or db.is_memory or not db.path or not db.keeps_connections:
+                continue
+            entry = (str(db.path), state[0], state[1])
+            if self._file_states.get(name) != entry:
+                pending[name] = entry
+        if pending:
+            await self.internal_db.execute_write_fn(
+                lambda conn: file_states.store_states(conn, pending)
+            )
+            self._file_states.update(pending)
 
     async def _adopt_stored(self, stale: list) -> list:
         """Keep the stored rows of each stale database they still describe; return the rest.
@@ -374,8 +420,15 @@ class Catalog:
         candidates = [(name, db) for name, db in stale if name in self._stored and not db.is_memory]
         if not candidates:
             return stale
-        outlines = await _read_outlines(candidates)
         adopted = {}
+        # A file unchanged since the process that stored its rows (file_states.py) needs
+        # no outline: its stored rows are for the version the probe answered.
+        unchanged = [(name, db) for name, db in candidates if self._unchanged(name, db)]
+        for name, db in unchanged:
+            _, _, version, tables, _ = self._stored.pop(name)
+            adopted[name] = (db, str(db.path), (version, tables, None), next(self._sequence))
+        candidates = [(name, db) for name, db in candidates if name not in adopted]
+        outlines = await _read_outlines(candidates) if candidates else []
         for (name, db), outline in zip(candidates, outlines):
             path = str(db.path) if db.path else None
             if not isinstance(outline, BaseException) and catalog_reuse.still_current(
@@ -387,6 +440,16 @@ class Catalog:
         for name, (db, _, outline, _) in adopted.items():
             self._written[name] = (db.token, outline[0])
         return [(name, db) for name, db in stale if name not in adopted]
+
+    def _unchanged(self, name: str, db: "Database") -> bool:
+        stored = self._stored.get(name)
+        state = (self._file_states or {}).get(name)
+        return (
+            stored is not None
+            and state is not None
+            and (stored[0], stored[1], stored[2]) == (state[0], False, state[2])
+            and db.schema_probe.unchanged_since_seed()
+        )
 
     def _announce(self, conn: Any, adopted: dict) -> None:
         """On the write thread: listeners hear of adopted databases (their tables only)."""

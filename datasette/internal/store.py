@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from ..database import Database
 from ..exceptions import InternalDatabaseError
 from ..utils.sqlite import sqlite3
-from . import catalog, guard, migrations
+from . import catalog, file_states, guard, migrations
 from .clock import utc_now
 from .lock import InternalFileLock
 
@@ -54,9 +54,13 @@ class InternalStore:
         else:
             self.path = os.path.abspath(os.fspath(path))
         self.created = False
+        self._made_file = False  # whether `open` made the file (and `abandon` removes it)
         self.backup_path: Optional[str] = None
         self.migrated_from: Optional[int] = None
         self._lock: Optional[InternalFileLock] = None
+        # The attached files' quiet states a previous process stored (file_states.py);
+        # None for a temporary file, which no later process reads.
+        self.file_states: Optional[dict] = None if self.temporary else {}
 
     # -- opening ------------------------------------------------------------------------
 
@@ -70,6 +74,7 @@ class InternalStore:
             self._lock.acquire()
             if not existed:
                 self.created = True
+        self._made_file = not existed
         try:
             if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
                 self._check_existing()
@@ -201,6 +206,8 @@ class InternalStore:
                 # Not emptied: the first refresh keeps rows that are still right and
                 # purges detached databases, so an unchanged restart writes nothing.
                 catalog.create_catalog_tables(conn)
+            if not self.temporary:
+                self.file_states = file_states.read_states(conn)
         finally:
             conn.close()
 
@@ -229,6 +236,13 @@ class InternalStore:
             conn.execute("PRAGMA query_only=1")
 
     # -- closing ------------------------------------------------------------------------
+
+    def abandon(self) -> None:
+        """Close, removing the file if this store created it: a start refused once the
+        internal database was open leaves no new file behind."""
+        if self._made_file and not self.temporary:
+            _remove_database_files(self.path)
+        self.close()
 
     def close(self) -> None:
         """Release the lock and remove a temporary file's folder."""
@@ -280,14 +294,17 @@ def directory_problem(path: Optional[str]) -> Optional[str]:
     return None
 
 
-def ensure_not_internal_file(path: str, allow: bool) -> Optional[str]:
+def ensure_not_internal_file(
+    path: str, allow: bool, tables_known_clean: bool = False
+) -> Optional[str]:
     """Refuse (or, with `allow`, warn about) serving a file marked as an internal database.
 
     Returns a warning to show, or None. Raises `InternalDatabaseError` when refused.
+    `tables_known_clean`: see `guard.inspect_file`.
     """
     if not os.path.isfile(path):
         return None
-    report = guard.inspect_file(path)
+    report = guard.inspect_file(path, tables_known_clean)
     if report.is_internal:
         if not allow:
             raise InternalDatabaseError(guard.refusal_message(path))
