@@ -851,6 +851,14 @@ class Database:
             return None
         return self._schema_probe.version()
 
+    def committing_schema_version(self) -> Optional[int]:
+        """The schema version this process's write thread is committing right now, else
+        None. While it commits, no other connection can change the file, and every
+        reader waits for the commit; what a reader then finds is this version (or, if
+        the commit fails, the one before it, which the next check reads)."""
+        writer = self._writer
+        return writer.committing_version if writer is not None else None
+
     @property
     def schema_probe(self) -> SchemaProbe:
         """The probe behind `probe_schema_version`; the catalog seeds it with the state a

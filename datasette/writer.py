@@ -120,6 +120,10 @@ class WriteThread:
         self._start_lock = threading.Lock()
         self._sequence = itertools.count(1)  # ids of awaited tasks, for log lines
         self.stats = WriteStats()
+        # While a group's COMMIT runs: the schema version it leaves (read just before it,
+        # inside the transaction), else None. Readers of the file wait for that commit;
+        # the per-request schema check need not (Database.committing_schema_version).
+        self.committing_version: Optional[int] = None
 
     @property
     def thread(self) -> Optional[threading.Thread]:
@@ -228,7 +232,7 @@ class WriteThread:
             self._reply(task, True, result)
 
     def _run_group(self, conn: Any, group: list) -> None:
-        outcomes = run_grouped(conn, [task.fn for task in group])
+        outcomes = run_grouped(conn, [task.fn for task in group], self._commit)
         self.stats.record(len(group))
         by_loop: dict = {}
         for task, (ok, value) in zip(group, outcomes):
@@ -239,6 +243,15 @@ class WriteThread:
         for loop, answers in by_loop.items():
             # One wake-up of each caller's loop for the whole group, not one per task.
             self._reply_all(loop, answers)
+
+    def _commit(self, conn: Any) -> None:
+        """COMMIT, with `committing_version` telling the schema version it leaves while
+        it runs (a failed commit leaves the version before: the next check reads it)."""
+        self.committing_version = conn.execute("PRAGMA schema_version").fetchone()[0]
+        try:
+            conn.commit()
+        finally:
+            self.committing_version = None
 
     def _reply(self, task: WriteTask, ok: bool, value: Any) -> None:
         if task.reply is None:
@@ -266,8 +279,13 @@ class WriteThread:
                     )
 
 
-def run_grouped(conn: Any, fns: list) -> list:
-    """Run each `fn(conn)` in its own savepoint of one transaction, then commit once.
+def _plain_commit(conn: Any) -> None:
+    conn.commit()
+
+
+def run_grouped(conn: Any, fns: list, commit: Callable[[Any], None] = _plain_commit) -> list:
+    """Run each `fn(conn)` in its own savepoint of one transaction, then commit once
+    (with `commit(conn)`).
 
     Returns `(ok, result or exception)` per function, in order. A function that raises is
     rolled back to its savepoint; one whose failure ends the whole transaction makes the
@@ -278,20 +296,20 @@ def run_grouped(conn: Any, fns: list) -> list:
     gets that error.
     """
     if len(fns) == 1:
-        return [_run_in_transaction(conn, fns[0])]
+        return [_run_in_transaction(conn, fns[0], commit)]
     outcomes: list = [None] * len(fns)
     todo = list(range(len(fns)))
     try:
         while todo:
             lost_at = _run_in_savepoints(conn, fns, todo, outcomes)
             if lost_at is None:
-                conn.commit()
+                commit(conn)
                 break
             # The failure at `lost_at` rolled everything back: run the undone work again.
             todo = [i for i in todo if i > lost_at or (i < lost_at and outcomes[i][0])]
     except sqlite3.IntegrityError:
         _rollback(conn)
-        return [o if o is None or not o[0] else _run_in_transaction(conn, fns[i])
+        return [o if o is None or not o[0] else _run_in_transaction(conn, fns[i], commit)
                 for i, o in enumerate(outcomes)]
     except BaseException as e:  # nothing of the group was written: each task hears why
         _rollback(conn)
@@ -299,7 +317,7 @@ def run_grouped(conn: Any, fns: list) -> list:
     return outcomes
 
 
-def _run_in_transaction(conn: Any, fn: Callable) -> tuple:
+def _run_in_transaction(conn: Any, fn: Callable, commit: Callable[[Any], None]) -> tuple:
     """`(ok, result or exception)` of `fn(conn)` run and committed on its own: a group of
     one needs no savepoint."""
     try:
@@ -307,7 +325,7 @@ def _run_in_transaction(conn: Any, fn: Callable) -> tuple:
             conn.rollback()
         conn.execute("BEGIN")
         result = fn(conn)
-        conn.commit()
+        commit(conn)
     except BaseException as e:  # the task's answer; nothing of it is kept
         _rollback(conn)
         return (False, e)

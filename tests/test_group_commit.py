@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from datasette.internal.stats import get_indexer
+from datasette.writer import WriteThread
 
 from .conftest import free_port
 from .test_column_stats_incremental import check_all, column_stats_jobs, make_db
@@ -383,3 +384,55 @@ async def test_column_statistics_count_a_rerun_write_once(make_ds, tmp_path):
     await indexer.run_until_idle()
     await check_all(ds, path, ("items",), allow_flags=False)
     assert await column_stats_jobs(ds) == jobs
+
+
+@pytest.mark.asyncio
+async def test_a_group_commit_tells_the_schema_version_it_leaves(tmp_path):
+    # While a group's COMMIT runs, readers of the file wait for it; the per-request
+    # schema check takes the version that commit leaves instead of waiting with them.
+    seen = []
+
+    class Watched(sqlite3.Connection):
+        def commit(self):
+            seen.append(thread.committing_version)
+            super().commit()
+
+    path = tmp_path / "watched.db"
+    thread = WriteThread(
+        lambda: sqlite3.connect(path, factory=Watched, check_same_thread=False), "watched"
+    )
+    try:
+        await thread.submit(lambda conn: conn.execute("create table t (x)"), grouped=True)
+        await thread.submit(lambda conn: conn.execute("insert into t values (1)"), grouped=True)
+        await thread.submit(lambda conn: conn.execute("create index tx on t(x)"), grouped=True)
+    finally:
+        thread.stop()
+    assert seen == [1, 1, 2]
+    assert thread.committing_version is None
+
+
+@pytest.mark.asyncio
+async def test_the_schema_check_during_a_commit_takes_what_the_commit_leaves(
+    ds, data_path, monkeypatch
+):
+    db = ds.get_database("data")
+    await insert(ds, "items", {"id": 900, "name": "x"})
+    assert db.committing_schema_version() is None  # only while a commit runs
+    version = on_disk(data_path, "pragma schema_version")[0][0]
+    # Another connection holds the file as a commit does: the probe finds it busy, and a
+    # read would wait. With this process's writer "committing", its version answers.
+    blocker = sqlite3.connect(data_path, isolation_level=None)
+    blocker.execute("begin exclusive")
+    writer = db._get_writer()
+    writer.committing_version = version
+
+    waited = []
+    monkeypatch.setattr(db, "current_schema_version", lambda: waited.append(1) or version)
+    try:
+        await ds.refresh_schemas()
+        assert db.committing_schema_version() == version
+    finally:
+        writer.committing_version = None
+        blocker.execute("rollback")
+        blocker.close()
+    assert waited == []

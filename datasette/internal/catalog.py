@@ -570,13 +570,17 @@ async def _read_outlines(candidates: list) -> list:
 async def _read_versions(databases: dict, to_check: list) -> dict:
     """`{name: schema version}`; failures are left out.
 
-    Each database is probed in place first (no thread trip); the few a writer keeps
-    busy are read together on one read thread.
+    Each database is probed in place first (no thread trip); one this process's write
+    thread is committing to answers with the version that commit leaves (a read would
+    wait for the commit and find it); the few another writer keeps busy are read
+    together on one read thread.
     """
     versions: dict = {}
     remaining = []
     for name, db in to_check:
         version = db.probe_schema_version()
+        if version is None:
+            version = db.committing_schema_version()
         if version is None:
             remaining.append((name, db))
         else:
