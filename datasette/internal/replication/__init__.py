@@ -1,20 +1,56 @@
 """Replication with Litestream: the served databases and the internal database.
 
-Rooms: `config` (keys and refusals), `files` (the private `litestream.yml`), `binary`
-(finding `litestream`), `process` (children that die with the server), `credentials`,
-`supervisor` (the `litestream replicate` child), `restore`, `follow` (read replicas),
-`status` (the `/-/litestream` data) and `service` (wiring for one instance).
+Rooms: `config` (keys and refusals), `wanted` (whether a configuration asks for any),
+`files` (the private `litestream.yml`), `binary` (finding `litestream`), `process`
+(children that die with the server), `credentials`, `supervisor` (the `litestream
+replicate` child), `restore`, `follow` (read replicas), `status` (the `/-/litestream`
+data) and `service` (wiring for one instance).
+
+The names below are imported from their rooms on first use (PEP 562): `serve` reaches
+this package on every start, and the rooms cost a few milliseconds it need not pay when
+nothing is replicated.
 """
 
-from .binary import MISSING_BINARY, find_litestream, require_litestream  # noqa: F401
-from .config import (  # noqa: F401
-    INTERNAL_NAME,
-    PLUGIN_NAME,
-    DatabaseSource,
-    ReplicatedDatabase,
-    ReplicationConfig,
-    ReplicationConfigError,
-    parse_config,
-)
-from .credentials import CredentialsError, load_credentials  # noqa: F401
-from .restore import RestoreError, RestoreResult, redact_url, restore_database  # noqa: F401
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# name -> the room it lives in
+_EXPORTS = {
+    "MISSING_BINARY": "binary",
+    "find_litestream": "binary",
+    "require_litestream": "binary",
+    "INTERNAL_NAME": "config",
+    "PLUGIN_NAME": "config",
+    "DatabaseSource": "config",
+    "ReplicatedDatabase": "config",
+    "ReplicationConfig": "config",
+    "ReplicationConfigError": "config",
+    "parse_config": "config",
+    "CredentialsError": "credentials",
+    "credentials_environment": "credentials",
+    "load_credentials": "credentials",
+    "parse_follow": "follow",
+    "RestoreError": "restore",
+    "RestoreResult": "restore",
+    "redact_url": "restore",
+    "restore_database": "restore",
+    "configure": "service",
+    "read_config": "service",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    room = _EXPORTS.get(name)
+    if room is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{room}"), name)
+    globals()[name] = value  # later reads are plain attribute reads
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -14,8 +14,8 @@ from typing import Any, Iterable, Mapping, Optional
 
 from ...exceptions import StartupError
 from ...utils.config import merge_dicts
+from .wanted import PLUGIN_NAME
 
-PLUGIN_NAME = "datasette-litestream"
 INTERNAL_NAME = "__internal__"
 
 TOP_LEVEL_KEYS = frozenset(
