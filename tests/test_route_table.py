@@ -10,7 +10,7 @@ import pytest
 
 from datasette import hookimpl
 from datasette.plugins import pm
-from datasette.route_table import RouteTable, literal_prefix, without_captures
+from datasette.route_table import JOIN_AFTER, RouteTable, literal_prefix, without_captures
 from datasette.routes import LazyView
 from datasette.utils.asgi import Response
 
@@ -128,6 +128,19 @@ def test_a_route_that_cannot_be_joined_leaves_one_by_one_matching():
     assert (view, match.groupdict()) == ("backreference", {"a": "x"})
     view, match = table.match("/xy")
     assert (view, match.groupdict()) == ("catch-all", {"b": "xy"})
+
+
+def test_the_first_matches_go_one_by_one_then_the_routes_are_joined(make_ds):
+    # A starting server's first requests do not wait for the joined regex's compile.
+    routes = make_ds([]).routes()
+    table = RouteTable(routes)
+    # One path under /-/ and one elsewhere per round: each half of the table counts its own.
+    rounds = [("/-/versions.json", "/db/t/1.json"), ("/-/nothing-here", "/db"), ("/-/api", "/")]
+    for number in range(JOIN_AFTER + 1):
+        assert not table.joined_yet
+        for path in rounds[number % len(rounds)]:
+            assert joined(table, path) == one_by_one(routes, path), path
+    assert table.joined_yet  # both halves joined at their use after JOIN_AFTER
 
 
 def test_an_earlier_route_wins_over_a_later_one():
