@@ -20,7 +20,6 @@ from concurrent import futures
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
-from itsdangerous import URLSafeSerializer
 
 from .client import DatasetteClient
 from .database import (  # noqa: F401 - QueryInterrupted re-exported
@@ -63,6 +62,7 @@ from .settings import (  # noqa: F401 - re-exported
     SQLITE_LIMIT_ATTACHED,
     Setting,
 )
+from .signing import Signatures
 from .tokens import PREFIX, token_payload
 from .url_builder import Urls
 from .utils import (
@@ -134,6 +134,7 @@ class Datasette:
         self.config_dir = config_dir
         self.pdb = pdb
         self._secret = secret or secrets.token_hex(32)
+        self._signatures = Signatures()
         self._unsafe_allow_internal = unsafe_allow_internal
         self.startup_warnings: list = []
         self._internal_path = os.path.abspath(internal) if internal else None
@@ -793,11 +794,11 @@ class Datasette:
 
     def sign(self, value: Any, namespace: str = "default") -> str:
         """Sign a JSON-able value (itsdangerous `URLSafeSerializer`, salt = namespace)."""
-        return URLSafeSerializer(self._secret, namespace).dumps(value)
+        return self._signatures.sign(self._secret, value, namespace)
 
     def unsign(self, signed: str, namespace: str = "default") -> Any:
         """Verify and decode a signed value; raises `itsdangerous.BadSignature`."""
-        return URLSafeSerializer(self._secret, namespace).loads(signed)
+        return self._signatures.unsign(self._secret, signed, namespace)
 
     # -- URLs and the ASGI app -------------------------------------------------------------
 
