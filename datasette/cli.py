@@ -23,7 +23,6 @@ import shutil
 import socket
 import sys
 import tempfile
-from dataclasses import dataclass
 from runpy import run_module  # noqa: F401 - patched by tests
 from subprocess import call  # noqa: F401 - patched by tests
 from typing import Any, Callable, Iterable, List, NoReturn, Optional, Sequence, Tuple
@@ -342,9 +341,13 @@ SERVE_OPTIONS: List[Callable] = [
 ]
 
 
-@dataclass
 class ServeConfig:
-    """Every `serve` flag as click parsed it; field names are the flags' parameter names."""
+    """Every `serve` flag as click parsed it; field names are the flags' parameter names.
+
+    `ServeConfig(port=8080)`: flags not given keep the defaults below (all immutable);
+    an unknown name is a TypeError. Not a dataclass: generating the methods of one with
+    this many fields costs over a millisecond on every start-up.
+    """
 
     files: tuple = ()
     immutable: tuple = ()
@@ -382,6 +385,21 @@ class ServeConfig:
     default_deny: bool = False
     restore: bool = False
     follow: tuple = ()
+
+    def __init__(self, **flags: Any):
+        for name, value in flags.items():
+            if name not in ServeConfig.__annotations__:
+                raise TypeError(f"ServeConfig got an unexpected flag {name!r}")
+            setattr(self, name, value)
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """`{field name: default}`, in the order of the fields (and of `--help`)."""
+        return {name: getattr(cls, name) for name in cls.__annotations__}
+
+    def __repr__(self) -> str:
+        flags = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.defaults())
+        return f"ServeConfig({flags})"
 
 
 @cli.command()

@@ -4,8 +4,6 @@ Engineers add serve flags by adding an entry to `SERVE_OPTIONS` and a field to
 `ServeConfig`; these tests keep the two in step and check the steps `serve` is made of.
 """
 
-import dataclasses
-
 import click
 import pytest
 
@@ -17,7 +15,7 @@ def test_every_serve_flag_is_a_config_field_with_the_same_default(monkeypatch):
     for name in ("DATASETTE_SECRET", "SQLITE_EXTENSIONS"):
         monkeypatch.delenv(name, raising=False)
     parsed = serve.make_context("serve", []).params  # what click passes with no flags
-    defaults = {field.name: field.default for field in dataclasses.fields(ServeConfig)}
+    defaults = ServeConfig.defaults()
     assert len(serve.params) == len(SERVE_OPTIONS)
     assert list(parsed) == list(defaults)  # same names, in --help order
     for name, value in parsed.items():
@@ -29,17 +27,13 @@ def test_serve_passes_flags_beyond_the_contract_signature_to_the_config(db_path)
     # unsafe_allow_internal and demo are not in the contract's parameter list
     ds = serve.callback(
         files=(str(db_path),),
-        **{name: field.default for name, field in _defaults().items() if name != "files"},
+        **{name: default for name, default in ServeConfig.defaults().items() if name != "files"},
         return_instance=True,
     )
     try:
         assert list(ds.databases) == ["sample"]
     finally:
         ds.close()
-
-
-def _defaults():
-    return {field.name: field for field in dataclasses.fields(ServeConfig)}
 
 
 def test_build_datasette_from_a_config(db_path, tmp_path):
@@ -83,3 +77,12 @@ def test_run_serve_returns_the_instance_without_serving(db_path):
         assert list(ds.databases) == ["sample"]
     finally:
         ds.close()
+
+
+def test_a_serve_config_keeps_the_defaults_of_flags_not_given_and_refuses_unknown_ones():
+    config = ServeConfig(port=8080, files=("a.db",))
+    assert (config.port, config.files, config.host) == (8080, ("a.db",), "127.0.0.1")
+    assert ServeConfig().port == 8001  # the class default, untouched by the instance above
+    assert "port=8080" in repr(config)
+    with pytest.raises(TypeError):
+        ServeConfig(prot=8080)
