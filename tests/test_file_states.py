@@ -92,6 +92,15 @@ async def start(make_ds, files, internal=None):
     return ds
 
 
+async def served_once(make_ds, tmp_path):
+    """`a.db`, quiet, and an internal file that a closed server of it left: `(a, internal)`."""
+    a = make_db(tmp_path / "a.db")
+    internal = tmp_path / "internal.db"
+    settle()
+    (await start(make_ds, [a], internal)).close()
+    return a, internal
+
+
 async def table_names(ds, name):
     result = await ds.get_internal_database().execute(
         "select table_name from catalog_tables where database_name = ?", [name]
@@ -121,10 +130,7 @@ async def test_an_unchanged_restart_opens_no_served_file(make_ds, tmp_path):
 
 @pytest.mark.asyncio
 async def test_a_schema_change_while_down_is_read_and_stored_again(make_ds, tmp_path):
-    a = make_db(tmp_path / "a.db")
-    internal = tmp_path / "internal.db"
-    settle()
-    (await start(make_ds, [a], internal)).close()
+    a, internal = await served_once(make_ds, tmp_path)
     execute(a, "create table extra (x)")
     settle()
 
@@ -140,10 +146,7 @@ async def test_a_schema_change_while_down_is_read_and_stored_again(make_ds, tmp_
 
 @pytest.mark.asyncio
 async def test_a_data_write_while_down_is_not_taken_for_unchanged(make_ds, tmp_path):
-    a = make_db(tmp_path / "a.db")
-    internal = tmp_path / "internal.db"
-    settle()
-    (await start(make_ds, [a], internal)).close()
+    a, internal = await served_once(make_ds, tmp_path)
     execute(a, "insert into items values (2, 'two')")
 
     second = await start(make_ds, [a], internal)
@@ -154,10 +157,7 @@ async def test_a_data_write_while_down_is_not_taken_for_unchanged(make_ds, tmp_p
 
 @pytest.mark.asyncio
 async def test_a_marker_table_added_while_down_is_refused(make_ds, tmp_path):
-    a = make_db(tmp_path / "a.db")
-    internal = tmp_path / "internal.db"
-    settle()
-    (await start(make_ds, [a], internal)).close()
+    a, internal = await served_once(make_ds, tmp_path)
     # What a dump of an internal database loaded into this file would leave: the marker
     # table and its row, without the header's application_id.
     execute(
@@ -217,10 +217,7 @@ async def test_no_state_for_wal_files_or_virtual_tables(make_ds, tmp_path):
 
 @pytest.mark.asyncio
 async def test_a_state_stored_by_another_sqlite_is_not_used(make_ds, tmp_path):
-    a = make_db(tmp_path / "a.db")
-    internal = tmp_path / "internal.db"
-    settle()
-    (await start(make_ds, [a], internal)).close()
+    a, internal = await served_once(make_ds, tmp_path)
     execute(internal, "update catalog_file_states set sqlite_version = '3.0.0'")
 
     second = await start(make_ds, [a], internal)
