@@ -142,11 +142,34 @@ def _adding_vary(send: Send) -> Send:
     been compressed: `_GzipResponder`'s passthrough without its per-response state."""
 
     async def send_with_vary(message: dict) -> None:
-        if message["type"] == "http.response.start" and _may_compress(message):
-            message = {**message, "headers": _with_vary(list(message.get("headers") or []))}
+        if message["type"] == "http.response.start":
+            message = _vary_added(message)
         await send(message)
 
     return send_with_vary
+
+
+def _vary_added(start: dict) -> dict:
+    """`start` with `Vary: Accept-Encoding` if `_may_compress(start)`, in one pass over
+    its headers: every response of a client that does not accept gzip comes this way."""
+    status = start.get("status", 200)
+    if status < 200 or status == 206:
+        return start
+    headers = start.get("headers") or []
+    content_type = None
+    has_vary = False
+    for key, value in headers:
+        name = key.lower()
+        if name == b"content-type":
+            if content_type is None:  # the first one counts, as in `_header`
+                content_type = value
+        elif name == b"vary":
+            has_vary = True
+    if not _compressible(content_type or b""):
+        return start
+    if has_vary:
+        return {**start, "headers": _with_vary(list(headers))}
+    return {**start, "headers": [*headers, (b"vary", b"Accept-Encoding")]}
 
 
 def _may_compress(start: dict) -> bool:
