@@ -47,14 +47,27 @@ class CsrfMiddleware:
             return False
         return True
 
+    def _cookie_token(self, cookie_header: Optional[bytes]) -> Optional[str]:
+        """The validly signed token of the `Cookie` header, or None."""
+        if not cookie_header:
+            return None
+        cookie_token = _cookies(cookie_header.decode("latin-1")).get(COOKIE_NAME)
+        return cookie_token if self._valid(cookie_token) else None
+
     async def __call__(self, scope: "Scope", receive: "Receive", send: "Send") -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] in SAFE_METHODS:
+            # Exempt whatever it carries (the first rule): only the token pages embed in
+            # their forms is needed, so the headers are not gathered into a dict.
+            cookie_token = self._cookie_token(_last_cookie_header(scope))
+            token = _RequestToken(self.serializer, cookie_token)
+            scope = dict(scope, csrftoken=token.csrftoken)
+            await self.app(scope, receive, token.wrap_send(send))
+            return
         headers = dict(scope.get("headers") or [])
-        cookie_token = _cookies(headers.get(b"cookie", b"").decode("latin-1")).get(COOKIE_NAME)
-        if not self._valid(cookie_token):
-            cookie_token = None
+        cookie_token = self._cookie_token(headers.get(b"cookie"))
         token = _RequestToken(self.serializer, cookie_token)
         scope = dict(scope, csrftoken=token.csrftoken)
         send_with_cookie = token.wrap_send(send)
@@ -133,6 +146,15 @@ def _body_problem(headers: dict, body: bytes, cookie_token: Optional[str]) -> Op
             return None
         return "multipart/form-data POST field did not match cookie"
     return "Unknown content-type"
+
+
+def _last_cookie_header(scope: "Scope") -> Optional[bytes]:
+    """The `cookie` header's value (the last one, as a dict of the headers keeps)."""
+    found = None
+    for key, value in scope.get("headers") or ():
+        if key == b"cookie":
+            found = value
+    return found
 
 
 def _matches(submitted: Optional[str], expected: Optional[str]) -> bool:
