@@ -37,7 +37,6 @@ CORE_RULE_MODULES = frozenset({"datasette.default_permissions", "datasette.inter
 _KEYS = ("allow", "allow_sql", "permissions")
 MISSING = object()  # a key not present at a level (differs from a present None)
 _MAX_ANSWERS = 4096  # enough for every table of a large instance times a few actors
-_CORE_ONLY_KEY = ("permission-memo-core-only",)
 
 
 class CoreAnswers:
@@ -76,23 +75,57 @@ def answers_for(datasette: Datasette) -> CoreAnswers:
     return answers
 
 
-def core_only(memo: dict) -> bool:
-    """Whether core's rules alone answer permission checks in this request (asked once)."""
-    decided = memo.get(_CORE_ONLY_KEY)
-    if decided is None:
-        decided = memo[_CORE_ONLY_KEY] = _core_only_now()
-    return decided
+def kept_answer(
+    datasette: Datasette, memo: dict, key: tuple, actor: Optional[dict], action: str, resource: Any
+) -> Any:
+    """The answer kept for `key` if core's rules alone answer in this request and it was
+    worked out from what they read now, else MISSING."""
+    answers = memo.get(_REQUEST_ANSWERS_KEY, MISSING)
+    if answers is MISSING:
+        answers = request_answers(datasette, memo)
+    if answers is None:
+        return MISSING
+    # Only for actors whose JSON (in `key`) stands for them alone: see inputs().
+    read = inputs(datasette, actor, action, resource)
+    if read is None:
+        return MISSING
+    return answers.get(key, read)
+
+
+def request_answers(datasette: Datasette, memo: dict) -> Optional[CoreAnswers]:
+    """The instance's kept answers if core's rules alone answer in this request, else
+    None (decided once per request, with the first check)."""
+    answers = memo.get(_REQUEST_ANSWERS_KEY, MISSING)
+    if answers is MISSING:
+        answers = memo[_REQUEST_ANSWERS_KEY] = answers_for(datasette) if _core_only_now() else None
+    return answers
+
+
+_REQUEST_ANSWERS_KEY = ("permission-memo-answers",)
 
 
 def _core_only_now() -> bool:
+    """Whether core's rules alone answer permission checks now."""
     if pm.hook.get_metadata.get_hookimpls():
         return False
-    for impl in pm.hook.permission_allowed.get_hookimpls():
-        if impl.hookwrapper or impl.wrapper:
-            return False
-        if getattr(impl.function, "__module__", None) not in CORE_RULE_MODULES:
-            return False
-    return True
+    impls = tuple(pm.hook.permission_allowed.get_hookimpls())
+    decided = _decided.get(impls)
+    if decided is None:
+        if len(_decided) >= 16:
+            _decided.clear()
+        decided = _decided[impls] = all(_core_rule(impl) for impl in impls)
+    return decided
+
+
+# Decided once per set of implementations (registering or unregistering a plugin makes
+# another set): looking into each one costs more than the request's check it saves.
+_decided: dict = {}
+
+
+def _core_rule(impl: Any) -> bool:
+    if impl.hookwrapper or impl.wrapper:
+        return False
+    return getattr(impl.function, "__module__", None) in CORE_RULE_MODULES
 
 
 def inputs(datasette: Datasette, actor: Optional[dict], action: str, resource: Any) -> Optional[tuple]:
@@ -103,7 +136,8 @@ def inputs(datasette: Datasette, actor: Optional[dict], action: str, resource: A
     if actor is not None and (not isinstance(actor, dict) or "_r" in actor or not _plain(actor)):
         return None
     public = getattr(datasette, "public", None)
-    settings = (datasette.setting("default_deny"), datasette.setting("default_allow_sql"))
+    setting = datasette._settings.get  # `datasette.setting`, without a frame per read
+    settings = (setting("default_deny"), setting("default_allow_sql"))
     state = None if public is None else public.state
     metadata = datasette._metadata_local
     if not metadata:

@@ -124,13 +124,19 @@ async def permission_allowed(
     else:
         result = memo.get(key, _UNSET)  # type: ignore[union-attr]
         if result is _UNSET:
-            result = memo[key] = await _answer_kept(datasette, memo, key, actor, action, resource)  # type: ignore[index]
+            # A kept answer is found without awaiting anything: most checks end there.
+            result = permission_memo.kept_answer(datasette, memo, key, actor, action, resource)  # type: ignore[arg-type]
+            if result is permission_memo.MISSING:
+                result = await _answer_and_keep(datasette, memo, key, actor, action, resource)  # type: ignore[arg-type]
+            memo[key] = result  # type: ignore[index]
     used_default = result is None
     if used_default:
         result = default
+    # `_stamp(memo)`, its usual case inlined: a request stamps all its checks alike.
+    stamp = None if memo is None else memo.get(_STAMP_KEY)
     datasette.permission_checks.append(
         {
-            "when": _stamp(memo),
+            "when": stamp or _stamp(memo),
             "actor": actor,
             "action": action,
             "resource": resource,
@@ -138,6 +144,22 @@ async def permission_allowed(
             "result": result,
         }
     )
+    return result
+
+
+async def _answer_and_keep(
+    datasette: Datasette, memo: dict, key: tuple, actor: Optional[dict], action: str, resource: Any
+) -> Any:
+    """The hooks' answer, kept across requests while only core's rules answer and what
+    they read is unchanged (permission_memo.py)."""
+    answers = permission_memo.request_answers(datasette, memo)
+    read = None
+    if answers is not None:
+        # Only for actors whose JSON (in `key`) stands for them alone: see inputs().
+        read = permission_memo.inputs(datasette, actor, action, resource)
+    result = await _ask_hooks(datasette, actor, action, resource)
+    if read is not None and (result is True or result is False or result is None):
+        answers.keep(key, read, result)  # type: ignore[union-attr]
     return result
 
 
@@ -170,26 +192,6 @@ def utc_now_iso() -> str:
 def _iso_second(second: int) -> str:
     moment = datetime.datetime.fromtimestamp(second, datetime.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-async def _answer_kept(
-    datasette: Datasette, memo: dict, key: tuple, actor: Optional[dict], action: str, resource: Any
-) -> Any:
-    """The hooks' answer, kept across requests while only core's rules answer and what
-    they read is unchanged (permission_memo.py)."""
-    read = None
-    if permission_memo.core_only(memo):
-        # Only for actors whose JSON (in `key`) stands for them alone: see inputs().
-        read = permission_memo.inputs(datasette, actor, action, resource)
-    if read is None:
-        return await _ask_hooks(datasette, actor, action, resource)
-    answers = permission_memo.answers_for(datasette)
-    result = answers.get(key, read)
-    if result is permission_memo.MISSING:
-        result = await _ask_hooks(datasette, actor, action, resource)
-        if result is True or result is False or result is None:
-            answers.keep(key, read, result)
-    return result
 
 
 async def _ask_hooks(datasette: Datasette, actor: Optional[dict], action: str, resource: Any) -> Any:
