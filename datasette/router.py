@@ -1,12 +1,12 @@
 """Dispatching a request: base URL, scheme, actor, route, and turning errors into responses.
 
-`build_app` assembles the ASGI stack once, inside out: the router, the lifespan handler,
-the first-request start-up, then each plugin's `asgi_wrapper` (the last one outermost).
+`build_app` assembles the ASGI stack once, inside out: the router, the catalog refresh
+(which also times the page's queries), CSRF, the first-request start-up with the lifespan
+handler, then each plugin's `asgi_wrapper` (the last one outermost).
 """
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, Optional
 
 from . import actor_auth_cookie, default_permissions, request_memo
@@ -16,7 +16,7 @@ from .database import schema_checked
 from .exceptions import NotFound
 from .plugins import pm
 from .route_table import RouteTable
-from .tracer import AsgiTracer, QueryTimer
+from .tracer import AsgiTracer, time_queries
 from .utils import add_cors_headers, await_me_maybe
 from .utils.asgi import ASGIApp, AsgiLifespan, Receive, Request, Response, Scope, Send
 from .views.errors import exception_response
@@ -58,7 +58,8 @@ class DatasetteRouter:
 
     async def route_path(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         request = Request(scope, receive)
-        actor = await self._actor(request)
+        # Most API requests carry no credentials: no hook to await then.
+        actor = scope.get("actor") if no_credentials(request) else await self._actor(request)
         # One routed scope, actor and URL variables together: each copy of the scope
         # costs a few hundred nanoseconds on every request.
         found = self._table.match(path)
@@ -126,8 +127,7 @@ class DatasetteRouter:
             response.set_cookie("ds_messages", "", expires=0, max_age=0)
 
     async def _actor(self, request: Request) -> Optional[dict]:
-        if no_credentials(request):
-            return request.scope.get("actor")
+        """The first actor an `actor_from_request` hook finds, else the scope's."""
         for candidate in pm.hook.actor_from_request(datasette=self.ds, request=request):
             actor = await await_me_maybe(candidate)
             if actor:
@@ -171,10 +171,10 @@ def no_credentials(request: Request) -> bool:
     headers = request.headers
     if "cookie" in headers or "authorization" in headers:
         return False
-    return all(
-        impl.function in _CORE_ACTOR_HOOKS
-        for impl in pm.hook.actor_from_request.get_hookimpls()
-    )
+    for impl in pm.hook.actor_from_request.get_hookimpls():
+        if impl.function not in _CORE_ACTOR_HOOKS:
+            return False
+    return True
 
 
 _CORE_ACTOR_HOOKS = frozenset(
@@ -195,31 +195,42 @@ def wants_cors(view: Any, request: Request) -> bool:
 
 
 class StartupOnFirstRequest:
-    """Awaits `datasette.invoke_startup()` (idempotent) before passing a request on."""
+    """Awaits `datasette.invoke_startup()` (idempotent) before passing a scope on; answers
+    `lifespan` scopes itself (`AsgiLifespan`), one frame fewer on every request."""
 
     def __init__(self, app: ASGIApp, datasette: Datasette):
         self.app = app
         self.ds = datasette
+        self.lifespan = AsgiLifespan(app, on_startup=[datasette.invoke_startup])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self.ds._startup_invoked:
             await self.ds.invoke_startup()
-        await self.app(scope, receive, send)
+        if scope["type"] == "lifespan":
+            await self.lifespan(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 class CatalogRefresh:
-    """Refreshes the internal catalog before each request to a core page."""
+    """Refreshes the internal catalog before each request to a core page, then runs the
+    request inside `time_queries()` (the footer reports the page's own queries, not the
+    refresh's)."""
 
     # Plugin routes, static files and custom pages do not need a current catalog.
-    _skip = re.compile(r"^/-/(static|static-plugins)/")
+    _skip = ("/-/static/", "/-/static-plugins/")
 
     def __init__(self, app: ASGIApp, datasette: Datasette):
         self.app = app
         self.ds = datasette
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("type") != "http" or self._skip.match(scope.get("path", "")):
+        if scope.get("type") != "http":
             await self.app(scope, receive, send)
+            return
+        if scope.get("path", "").startswith(self._skip):
+            with time_queries():
+                await self.app(scope, receive, send)
             return
         self.ds.requests_started += 1
         # Schema versions read by the refresh vouch for schema caches for this request
@@ -227,7 +238,8 @@ class CatalogRefresh:
         token = schema_checked.set(set())
         try:
             await self.ds.refresh_schemas()
-            await self.app(scope, receive, send)
+            with time_queries():
+                await self.app(scope, receive, send)
         finally:
             schema_checked.reset(token)
 
@@ -235,8 +247,6 @@ class CatalogRefresh:
 def build_app(datasette: Datasette) -> Any:
     """The instance's ASGI application."""
     app: Any = DatasetteRouter(datasette, datasette._routes())
-    # Inside the catalog refresh: the footer reports the page's own queries.
-    app = QueryTimer(app)
     app = CatalogRefresh(app, datasette)
     app = CsrfMiddleware(
         app,
@@ -247,7 +257,6 @@ def build_app(datasette: Datasette) -> Any:
     )
     if datasette.setting("trace_debug"):
         app = AsgiTracer(app)
-    app = AsgiLifespan(app, on_startup=[datasette.invoke_startup])
     app = StartupOnFirstRequest(app, datasette)
     for wrapper in pm.hook.asgi_wrapper(datasette=datasette):
         app = wrapper(app)

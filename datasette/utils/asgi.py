@@ -86,14 +86,26 @@ def _raw_headers(headers: Dict[str, Any], content_type: str) -> List[List[bytes]
     for key, value in headers.items():
         if key == "content-type":
             value, replaced = content_type, True
-        raw.append([_header_bytes(key), _header_bytes(value)])
+        # Names and values may be any type (an int Content-Length, say): sent as text.
+        raw.append([
+            (key if type(key) is str else str(key)).encode("utf-8"),
+            (value if type(value) is str else str(value)).encode("utf-8"),
+        ])
     if not replaced:
         raw.append([b"content-type", content_type.encode("utf-8")])
     return raw
 
 
-def _header_bytes(value: Any) -> bytes:
-    return (value if type(value) is str else str(value)).encode("utf-8")
+def _parse_cookies(header: Optional[str]) -> Dict[str, str]:
+    if not header:
+        return {}
+    cookie: SimpleCookie = SimpleCookie()
+    try:
+        cookie.load(header)
+    except CookieError:
+        # A malformed Cookie header from a client must not turn into a 500.
+        return {}
+    return {key: morsel.value for key, morsel in cookie.items()}
 
 
 def _encode_raw_path(path: str) -> bytes:
@@ -106,7 +118,8 @@ class Request:
     """An incoming HTTP request, wrapping an ASGI `scope` and its `receive` callable."""
 
     def __init__(self, scope: Scope, receive: Optional[Receive]):
-        self.scope = scope
+        self._scope = scope
+        self._cache: Dict[str, Any] = {}
         self.receive = receive
 
     @property
@@ -130,33 +143,28 @@ class Request:
             request._cache = self._cache
         return request
 
-    def _cached(self, name: str, build: Callable[[], Any]) -> Any:
-        if name not in self._cache:
-            self._cache[name] = build()
-        return self._cache[name]
-
     def __repr__(self) -> str:
         return f'<asgi.Request method="{self.method}" url="{self.url}">'
 
     @property
     def method(self) -> str:
-        return self.scope["method"]
+        return self._scope["method"]
 
     @property
     def scheme(self) -> str:
-        return self.scope.get("scheme") or "http"
+        return self._scope.get("scheme") or "http"
 
     @property
     def headers(self) -> Dict[str, str]:
         """Header names lower-cased; when a header repeats, the last value wins."""
-
-        def build() -> Dict[str, str]:
-            return {
+        cache = self._cache
+        headers = cache.get("headers")
+        if headers is None:
+            headers = cache["headers"] = {
                 key.decode("latin-1").lower(): value.decode("latin-1")
-                for key, value in self.scope.get("headers") or []
+                for key, value in self._scope.get("headers") or []
             }
-
-        return self._cached("headers", build)
+        return headers
 
     @property
     def host(self) -> str:
@@ -164,14 +172,14 @@ class Request:
 
     @property
     def path(self) -> str:
-        raw_path = self.scope.get("raw_path")
+        raw_path = self._scope.get("raw_path")
         if raw_path is not None:
             return raw_path.decode("latin-1").partition("?")[0]
-        return self.scope["path"]
+        return self._scope["path"]
 
     @property
     def query_string(self) -> str:
-        return (self.scope.get("query_string") or b"").decode("latin-1")
+        return (self._scope.get("query_string") or b"").decode("latin-1")
 
     @property
     def full_path(self) -> str:
@@ -197,27 +205,19 @@ class Request:
 
     @property
     def url_vars(self) -> Dict[str, Any]:
-        return (self.scope.get("url_route") or {}).get("kwargs") or {}
+        return (self._scope.get("url_route") or {}).get("kwargs") or {}
 
     @property
     def cookies(self) -> Dict[str, str]:
-        def build() -> Dict[str, str]:
-            header = self.headers.get("cookie")
-            if not header:
-                return {}
-            cookie = SimpleCookie()
-            try:
-                cookie.load(header)
-            except CookieError:
-                # A malformed Cookie header from a client must not turn into a 500.
-                return {}
-            return {key: morsel.value for key, morsel in cookie.items()}
-
-        return self._cached("cookies", build)
+        cache = self._cache
+        cookies = cache.get("cookies")
+        if cookies is None:
+            cookies = cache["cookies"] = _parse_cookies(self.headers.get("cookie"))
+        return cookies
 
     @property
     def actor(self) -> Optional[dict]:
-        return self.scope.get("actor")
+        return self._scope.get("actor")
 
     async def post_body(self) -> bytes:
         """The whole request body, read from `http.request` messages."""

@@ -47,11 +47,11 @@ def requested_row_extras(request: Request) -> set:
 
 
 async def row_json_body(
-    datasette: Datasette, request: Request, resolved: ResolvedRow, shape: str, start: float
+    datasette: Datasette, request: Request, resolved: ResolvedRow, columns: list, shape: str,
+    start: float,
 ) -> dict:
     """The default (`objects` or `arrays`) JSON document of a row."""
     db, table = resolved.db, resolved.table
-    columns = list(resolved.row.keys())
     convert = rows_as_arrays if shape == "arrays" else rows_as_objects
     body: dict = {
         "database": db.name,
@@ -78,11 +78,11 @@ async def row_json_body(
 
 
 async def row_json(
-    datasette: Datasette, request: Request, resolved: ResolvedRow, headers: dict, start: float
+    datasette: Datasette, request: Request, resolved: ResolvedRow, columns: list, headers: dict,
+    start: float,
 ) -> Response:
     """The row as JSON in the requested `_shape`."""
     shape = shape_of(request)
-    columns = list(resolved.row.keys())
     rows = [resolved.row]
     listed = list_shape_response(datasette, request, shape, columns, rows, headers)
     if listed is not None:
@@ -93,7 +93,7 @@ async def row_json(
             datasette,
             {path_from_row_pks(row, resolved.pks, False): obj for row, obj in zip(rows, objects)},
             headers=headers, request=request)
-    body = await row_json_body(datasette, request, resolved, shape, start)
+    body = await row_json_body(datasette, request, resolved, columns, shape, start)
     return json_response(datasette, body, headers=headers, request=request)
 
 
@@ -133,4 +133,4 @@ class RowView(View):
             return await render_row_html(
                 datasette, request, db, table, resolved, columns, rows, private, headers
             )
-        return await row_json(datasette, request, resolved, headers, start)
+        return await row_json(datasette, request, resolved, columns, headers, start)
