@@ -217,7 +217,8 @@ class CatalogRefresh:
     request inside `time_queries()` (the footer reports the page's own queries, not the
     refresh's)."""
 
-    # Plugin routes, static files and custom pages do not need a current catalog.
+    # Static files do not need a current catalog (plugin routes and custom pages may
+    # read it, so they get the refresh like core pages).
     _skip = ("/-/static/", "/-/static-plugins/")
 
     def __init__(self, app: ASGIApp, datasette: Datasette):

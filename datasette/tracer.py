@@ -6,8 +6,10 @@ activates one, and `AsgiTracer` does so for each request that asks for it. The a
 lives in a `ContextVar`, so tasks started inside a traced request (`asyncio.gather`,
 `create_task`) inherit it, and concurrent requests never see each other's traces.
 
-Independently of `?_trace=1`, `QueryTimer` adds up how long each request's SQL took (every
-`trace("sql", ...)` block) so the page footer can say so: `queries_ms()` reads the sum.
+Independently of `?_trace=1`, `time_queries()` adds up how long each request's SQL took
+(every `trace("sql", ...)` block) so the page footer can say so: `queries_ms()` reads the
+sum. The app's catalog-refresh layer (`router.CatalogRefresh`) runs each request inside
+it; `QueryTimer` is the same as a middleware of its own, for other ASGI apps.
 """
 
 from __future__ import annotations
