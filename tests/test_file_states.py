@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from datasette import schema_probe
 from datasette.cli import cli
+from datasette.database import Database
 from datasette.exceptions import InternalDatabaseError
 
 RACY = 0.05
@@ -262,3 +263,18 @@ async def test_a_temporary_internal_database_stores_no_states(make_ds, tmp_path)
     ds = await start(make_ds, [a])
     result = await ds.get_internal_database().execute("select count(*) from catalog_file_states")
     assert result.rows[0][0] == 0
+
+
+@pytest.mark.asyncio
+async def test_a_state_not_stored_never_seeds_a_database_added_later(make_ds, tmp_path):
+    # A file with a virtual table gets no state; re-adding it under its name must not
+    # find one either (its start-up checks are never skipped).
+    search = make_db(tmp_path / "search.db")
+    execute(search, "create virtual table docs using fts5(body)")
+    internal = tmp_path / "internal.db"
+    settle()
+    ds = await start(make_ds, [search], internal)
+    ds.remove_database("search")
+    added = ds.add_database(Database(ds, path=str(search)), name="search")
+    assert not added.schema_probe.unchanged_since_seed()
+    assert states(internal) == {}

@@ -400,10 +400,12 @@ class Catalog:
             if self._file_states.get(name) != entry:
                 pending[name] = entry
         if pending:
-            await self.internal_db.execute_write_fn(
+            # Only what was stored: a state the catalog does not vouch for (a virtual
+            # table) must never seed a probe.
+            stored = await self.internal_db.execute_write_fn(
                 lambda conn: file_states.store_states(conn, pending)
             )
-            self._file_states.update(pending)
+            self._file_states.update(stored)
 
     async def _adopt_stored(self, stale: list) -> list:
         """Keep the stored rows of each stale database they still describe; return the rest.
