@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 import os
 import secrets
@@ -75,6 +74,7 @@ from .utils import (
     urlsafe_components,
 )
 from .utils.config import deep_merge
+from .utils.lazy_names import lazy_getattr
 from .utils.sqlite import sqlite3
 from .utils.versions import versions_info
 from .version import __version__
@@ -1063,15 +1063,11 @@ _VIEW_MODULES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """`from datasette.app import TableInsertView` and the like: the 1.0a7 view classes,
-    imported on first use."""
-    module = _VIEW_MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__package__}.views.{module}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+# `from datasette.app import TableInsertView` and the like: the 1.0a7 view classes,
+# imported on first use.
+__getattr__ = lazy_getattr(
+    globals(), {name: f"{__package__}.views.{module}" for name, module in _VIEW_MODULES.items()}
+)
 
 
 class NotFoundExplicit(_NotFound):

@@ -13,8 +13,7 @@ nothing is replicated.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ...utils.lazy_names import lazy_getattr
 
 # name -> the room it lives in
 _EXPORTS = {
@@ -43,13 +42,9 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    room = _EXPORTS.get(name)
-    if room is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{room}"), name)
-    globals()[name] = value  # later reads are plain attribute reads
-    return value
+__getattr__ = lazy_getattr(
+    globals(), {name: f"{__name__}.{room}" for name, room in _EXPORTS.items()}
+)
 
 
 def __dir__() -> list:
