@@ -150,24 +150,13 @@ def _adding_vary(send: Send) -> Send:
 
 
 def _vary_added(start: dict) -> dict:
-    """`start` with `Vary: Accept-Encoding` if `_may_compress(start)`, in one pass over
-    its headers: every response of a client that does not accept gzip comes this way."""
-    status = start.get("status", 200)
-    if status < 200 or status == 206:
+    """`start` with `Vary: Accept-Encoding` if `_may_compress(start)`: every response of
+    a client that does not accept gzip comes this way, so the headers are copied only to
+    merge into an existing `Vary`."""
+    if not _may_compress(start):
         return start
     headers = start.get("headers") or []
-    content_type = None
-    has_vary = False
-    for key, value in headers:
-        name = key.lower()
-        if name == b"content-type":
-            if content_type is None:  # the first one counts, as in `_header`
-                content_type = value
-        elif name == b"vary":
-            has_vary = True
-    if not _compressible(content_type or b""):
-        return start
-    if has_vary:
+    if _header(headers, b"vary") is not None:
         return {**start, "headers": _with_vary(list(headers))}
     return {**start, "headers": [*headers, (b"vary", b"Accept-Encoding")]}
 
