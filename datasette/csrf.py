@@ -15,10 +15,11 @@ import hmac
 import secrets
 import string
 import urllib.parse
-from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Callable, Optional
 
 from itsdangerous import BadData, URLSafeSerializer
+
+from .utils.asgi import parse_cookies
 
 if TYPE_CHECKING:
     from .utils.asgi import ASGIApp, Receive, Scope, Send
@@ -51,27 +52,22 @@ class CsrfMiddleware:
         """The validly signed token of the `Cookie` header, or None."""
         if not cookie_header:
             return None
-        cookie_token = _cookies(cookie_header.decode("latin-1")).get(COOKIE_NAME)
+        cookie_token = parse_cookies(cookie_header.decode("latin-1")).get(COOKIE_NAME)
         return cookie_token if self._valid(cookie_token) else None
 
     async def __call__(self, scope: "Scope", receive: "Receive", send: "Send") -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["method"] in SAFE_METHODS:
-            # Exempt whatever it carries (the first rule): only the token pages embed in
-            # their forms is needed, so the headers are not gathered into a dict.
-            cookie_token = self._cookie_token(_last_cookie_header(scope))
-            token = _RequestToken(self.serializer, cookie_token)
-            scope = dict(scope, csrftoken=token.csrftoken)
-            await self.app(scope, receive, token.wrap_send(send))
-            return
-        headers = dict(scope.get("headers") or [])
-        cookie_token = self._cookie_token(headers.get(b"cookie"))
+        # A safe method passes whatever it carries: only the token pages embed in their
+        # forms is needed, so its headers are not gathered into a dict.
+        safe = scope["method"] in SAFE_METHODS
+        headers = {} if safe else dict(scope.get("headers") or [])
+        cookie_token = self._cookie_token(_last_cookie_header(scope))
         token = _RequestToken(self.serializer, cookie_token)
         scope = dict(scope, csrftoken=token.csrftoken)
         send_with_cookie = token.wrap_send(send)
-        if self._exempt(scope, headers, cookie_token):
+        if safe or self._exempt(scope, headers, cookie_token):
             await self.app(scope, receive, send_with_cookie)
             return
         body = await _read_body(receive)
@@ -82,10 +78,10 @@ class CsrfMiddleware:
             await self.app(scope, _replay(body), send_with_cookie)
 
     def _exempt(self, scope: "Scope", headers: dict, cookie_token: Optional[str]) -> bool:
-        """Whether the request passes without looking at its body (the first four rules)."""
+        """Whether a state-changing request passes without looking at its body (the first
+        four rules above)."""
         return (
-            scope["method"] in SAFE_METHODS
-            or _matches(headers.get(HEADER, b"").decode("latin-1"), cookie_token)
+            _matches(headers.get(HEADER, b"").decode("latin-1"), cookie_token)
             or b"cookie" not in headers
             or self.skip_if_scope(scope)
             or headers.get(b"authorization", b"").startswith(b"Bearer ")
@@ -161,17 +157,6 @@ def _matches(submitted: Optional[str], expected: Optional[str]) -> bool:
     if not submitted or not expected:
         return False
     return hmac.compare_digest(submitted.encode(), expected.encode())
-
-
-def _cookies(header: str) -> dict:
-    if not header:
-        return {}
-    cookie: SimpleCookie = SimpleCookie()
-    try:
-        cookie.load(header)
-    except Exception:
-        return {}
-    return {key: morsel.value for key, morsel in cookie.items()}
 
 
 async def _read_body(receive: "Receive") -> bytes:

@@ -96,7 +96,8 @@ def _raw_headers(headers: Dict[str, Any], content_type: str) -> List[List[bytes]
     return raw
 
 
-def _parse_cookies(header: Optional[str]) -> Dict[str, str]:
+def parse_cookies(header: Optional[str]) -> Dict[str, str]:
+    """`{name: value}` of a `Cookie` header; {} when it is missing or malformed."""
     if not header:
         return {}
     cookie: SimpleCookie = SimpleCookie()
@@ -212,7 +213,7 @@ class Request:
         cache = self._cache
         cookies = cache.get("cookies")
         if cookies is None:
-            cookies = cache["cookies"] = _parse_cookies(self.headers.get("cookie"))
+            cookies = cache["cookies"] = parse_cookies(self.headers.get("cookie"))
         return cookies
 
     @property
