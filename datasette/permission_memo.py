@@ -25,6 +25,7 @@ actor's JSON), checks asked from inside a hook, and anything outside a request.
 from __future__ import annotations
 
 import copy
+import functools
 from typing import TYPE_CHECKING, Any, Optional
 
 from .plugins import pm
@@ -80,9 +81,7 @@ def kept_answer(
 ) -> Any:
     """The answer kept for `key` if core's rules alone answer in this request and it was
     worked out from what they read now, else MISSING."""
-    answers = memo.get(_REQUEST_ANSWERS_KEY, MISSING)
-    if answers is MISSING:
-        answers = request_answers(datasette, memo)
+    answers = request_answers(datasette, memo)
     if answers is None:
         return MISSING
     # Only for actors whose JSON (in `key`) stands for them alone: see inputs().
@@ -108,18 +107,14 @@ def _core_only_now() -> bool:
     """Whether core's rules alone answer permission checks now."""
     if pm.hook.get_metadata.get_hookimpls():
         return False
-    impls = tuple(pm.hook.permission_allowed.get_hookimpls())
-    decided = _decided.get(impls)
-    if decided is None:
-        if len(_decided) >= 16:
-            _decided.clear()
-        decided = _decided[impls] = all(_core_rule(impl) for impl in impls)
-    return decided
+    return _all_core_rules(tuple(pm.hook.permission_allowed.get_hookimpls()))
 
 
 # Decided once per set of implementations (registering or unregistering a plugin makes
 # another set): looking into each one costs more than the request's check it saves.
-_decided: dict = {}
+@functools.lru_cache(maxsize=16)
+def _all_core_rules(impls: tuple) -> bool:
+    return all(_core_rule(impl) for impl in impls)
 
 
 def _core_rule(impl: Any) -> bool:

@@ -132,11 +132,9 @@ async def permission_allowed(
     used_default = result is None
     if used_default:
         result = default
-    # `_stamp(memo)`, its usual case inlined: a request stamps all its checks alike.
-    stamp = None if memo is None else memo.get(_STAMP_KEY)
     datasette.permission_checks.append(
         {
-            "when": stamp or _stamp(memo),
+            "when": _stamp(memo),
             "actor": actor,
             "action": action,
             "resource": resource,
