@@ -19,7 +19,6 @@ from concurrent import futures
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
-
 from .client import DatasetteClient
 from .database import (  # noqa: F401 - QueryInterrupted re-exported
     Database,

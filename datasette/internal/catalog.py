@@ -373,7 +373,7 @@ class Catalog:
         stored for its file, if any (file_states.py)."""
         for name, db in databases.items():
             state = (self._file_states or {}).get(name)
-            if state is None or db.is_memory or not db.path or not db.keeps_connections:
+            if state is None or not _file_with_state(db):
                 continue
             path, key, version = state
             if path == str(db.path):
@@ -394,7 +394,7 @@ class Catalog:
             if state is not None and (written is None or written[1] != state[1]):
                 continue  # its rows are not written yet: looked at again next time
             self._quiet_reads_seen[name] = reads
-            if state is None or db.is_memory or not db.path or not db.keeps_connections:
+            if state is None or not _file_with_state(db):
                 continue
             entry = (str(db.path), state[0], state[1])
             if self._file_states.get(name) != entry:
@@ -550,6 +550,12 @@ class Catalog:
     async def refresh_database(self, name: str, db: "Database") -> None:
         """Re-read one database's schema and replace its catalog rows."""
         await self._refresh_together([(name, db)])
+
+
+def _file_with_state(db: "Database") -> bool:
+    """Whether `db` is a file whose quiet state may be kept: not a memory database, and
+    not a followed file (whose connections must not stay open)."""
+    return not db.is_memory and bool(db.path) and db.keeps_connections
 
 
 async def _read_outlines(candidates: list) -> list:
