@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from itsdangerous import BadData, URLSafeSerializer
 
+from .signing import Signatures
 from .utils.asgi import parse_cookies
 
 if TYPE_CHECKING:
@@ -38,12 +39,15 @@ class CsrfMiddleware:
         self.app = app
         self.serializer = URLSafeSerializer(secret, "csrftoken")
         self.skip_if_scope = skip_if_scope
+        self._secret = secret
+        # Every browser request carries the cookie: its HMAC is checked once per value.
+        self._signatures = Signatures()
 
     def _valid(self, token: Optional[str]) -> bool:
         if not token:
             return False
         try:
-            self.serializer.loads(token)
+            self._signatures.unsign(self._secret, token, "csrftoken")
         except BadData:  # a bad signature, or (BadPayload) a signed payload that is not JSON
             return False
         return True
